@@ -82,10 +82,7 @@ def _response_schema_cached(status: int) -> dict | None:
     response = _response_object(status)
     if response is None:
         return None
-    schema = response["content"][MEDIA_TYPE]["schema"]
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    Draft202012Validator.check_schema(schema)
-    return schema
+    return _standalone(response["content"][MEDIA_TYPE]["schema"])
 
 
 def response_schema(status: int) -> dict | None:
@@ -93,6 +90,23 @@ def response_schema(status: int) -> dict | None:
     or None when the spec does not declare that status. Returns a fresh copy each call."""
     schema = _response_schema_cached(int(status))
     return copy.deepcopy(schema) if schema is not None else None
+
+
+def request_schema() -> dict:
+    """The fully resolved JSON schema of the (optional) JSON request body."""
+    body = _inline(operation()["requestBody"], load_spec())
+    return _standalone(body["content"][MEDIA_TYPE]["schema"])
+
+
+def component_schema(name: str) -> dict:
+    """A fully resolved schema from components/schemas, e.g. "TwoFactorDetails" or "TwoFactorCode"."""
+    return _standalone(_inline(load_spec()["components"]["schemas"][name], load_spec()))
+
+
+def _standalone(schema: dict) -> dict:
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    Draft202012Validator.check_schema(schema)
+    return schema
 
 
 def response_headers(status: int) -> dict[str, dict]:
