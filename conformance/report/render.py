@@ -1,0 +1,103 @@
+"""Render a report dict as Markdown and self-contained HTML from the Jinja2 templates in templates/."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .build import OUTCOMES, STATUSES
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+ICONS = {"pass": "✅", "fail": "❌", "error": "💥", "warn": "⚠️", "skip": "⏭️", "xfail": "✳️", "xpass": "❗"}
+MEANINGS = {
+    "pass": "the server behaved as the contract says",
+    "fail": "the server contradicted a requirement",
+    "error": "the suite could not judge (network, provisioning, setup)",
+    "warn": "a SHOULD requirement failed (a failure with --strict)",
+    "skip": "not run: not selected or a precondition is missing",
+    "xfail": "failed as listed in the expectations file",
+    "xpass": "listed as a known deviation but passed: stale expectation",
+}
+#: Colours of the HTML matrix and chart (kept here so the chart and legend agree).
+COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "error": "#6a1b9a", "warn": "#ef6c00",
+           "skip": "#757575", "xfail": "#00838f", "xpass": "#ad1457"}
+
+
+def _cell(text: object) -> str:
+    """One Markdown table cell: one line, pipes escaped."""
+    return " ".join(str(text or "").split()).replace("|", "\\|")
+
+
+def _fenced(text: object, lang: str = "") -> str:
+    """A fenced code block whose fence is longer than any backtick run inside (so nothing escapes)."""
+    body = str(text or "").rstrip("\n")
+    longest = max((len(m) for m in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{lang}\n{body}\n{fence}"
+
+
+@lru_cache(maxsize=2)
+def _env(autoescape: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=autoescape,
+        undefined=jinja2.StrictUndefined,  # a typo in a template must fail the selftests, not blank out
+        keep_trailing_newline=True,
+    )
+    env.filters["cell"] = _cell
+    env.filters["fenced"] = _fenced
+    return env
+
+
+def target_title(report: dict[str, Any]) -> str:
+    """The target as the first line names it. The embedded server's port changes every run, so it
+    is named without its URL to keep report.md byte-identical across runs."""
+    t = report["target"]
+    if t["embedded"]:
+        return "embedded reference server (not a Rocket.Chat server)"
+    version = t.get("server_version")
+    return f"{t['url']} (server version {version})" if version else f"{t['url']} (server version unknown)"
+
+
+def _context(report: dict[str, Any]) -> dict[str, Any]:
+    reqs = report["requirements"]
+    exps = report["expectations"]
+    counts = report["summary"]["statuses"]
+    peak = max(counts.values(), default=0) or 1
+    return {
+        "report": report,
+        "target_title": target_title(report),
+        "target_cell": "embedded reference server" if report["target"]["embedded"] else report["target"]["url"],
+        "statuses": STATUSES,
+        "outcomes": OUTCOMES,
+        "icons": ICONS,
+        "meanings": MEANINGS,
+        "colours": COLOURS,
+        "failures": [r for r in reqs if r["status"] == "fail"],
+        "errors": [r for r in reqs if r["status"] == "error"],
+        "warnings": [r for r in reqs if r["status"] == "warn"],
+        "expectations": exps,
+        "stale": sorted({e["requirement"] for e in exps if e["state"] == "stale"}),
+        "expired": sorted({e["requirement"] for e in exps if e["state"] == "expired"}),
+        "chart": [{"status": s, "count": counts[s], "width": round(300 * counts[s] / peak, 1)} for s in STATUSES],
+        "families": sorted({r["family"] for r in reqs}),
+    }
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    text = _env(False).get_template("report.md.j2").render(**_context(report))
+    # Collapse the blank-line runs Jinja's block tags leave, so the file reads cleanly.
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def render_html(report: dict[str, Any]) -> str:
+    return _env(True).get_template("report.html.j2").render(**_context(report))
+
+
+def render_template(name: str, autoescape: bool, **context: Any) -> str:
+    """Render another template in templates/ (used by compare)."""
+    return _env(autoescape).get_template(name).render(icons=ICONS, colours=COLOURS, statuses=STATUSES, **context)
