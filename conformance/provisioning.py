@@ -1,0 +1,227 @@
+"""Disposable users for a run: create (role, TOTP, keys), observe, and delete them all afterwards."""
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import requests
+
+from .actors import Actor, json_body, login
+from .client import Client
+from .errors import ProvisioningError
+from .redact import redact, register_secret
+from .totp import Totp
+
+API = "/api/v1"
+RESET = f"{API}/users.resetE2EKey"
+LIST_PAGE = 500
+
+
+def _ok(resp: requests.Response, what: str) -> dict[str, Any]:
+    body = json_body(resp, what)
+    if resp.status_code != 200 or body.get("success") is False:
+        reason = body.get("error") or body.get("message") or "no reason given"
+        raise ProvisioningError(redact(f"{what} failed (HTTP {resp.status_code}): {reason}"))
+    return body
+
+
+class Provisioner:
+    """Creates disposable users with a run-unique username prefix and cleans every one of them up.
+
+    The configured admin only creates, observes and deletes: it never calls users.resetE2EKey.
+    """
+
+    def __init__(self, client: Client, *, admin_user: str, admin_password: str,
+                 admin_totp_secret: str | None = None, allow_config_changes: bool = False) -> None:
+        self.client = client
+        self.prefix = f"rcc-{secrets.token_hex(4)}-"
+        self.allow_config_changes = allow_config_changes
+        self._admin_user, self._admin_password = admin_user, admin_password
+        self._admin_totp = Totp(admin_totp_secret) if admin_totp_secret else None
+        self._admin: Actor | None = None
+        self._created: dict[str, Actor] = {}  # user id -> actor, in creation order
+        self._count = 0
+        self._lock = threading.Lock()
+        register_secret(admin_password)
+
+    # -- the admin session ---------------------------------------------------------------------
+    @property
+    def admin(self) -> Actor:
+        if self._admin is None:
+            uid, token = login(self.client, self._admin_user, self._admin_password, self._admin_totp)
+            self._admin = Actor(id=uid, username=self._admin_user, password=self._admin_password, email="",
+                                token=token, roles=("admin",), client=self.client)
+        return self._admin
+
+    def _as_admin(self, method: str, path: str, what: str, **kwargs: Any) -> dict[str, Any]:
+        return _ok(self.client.request(method, f"{API}/{path}", headers=self.admin.auth_headers(), **kwargs), what)
+
+    # -- users ---------------------------------------------------------------------------------
+    def _next_name(self, role: str) -> str:
+        with self._lock:
+            self._count += 1
+            return f"{self.prefix}{role[0]}{self._count}"
+
+    def create_user(self, role: str = "user", *, totp: bool = False, keys: bool = True,
+                    verified: bool = True, login_now: bool | None = None) -> Actor:
+        """A new user: e-mail verified (or not), one role, optional TOTP and E2E keys, logged in if needed."""
+        if totp and not verified:
+            raise ProvisioningError("TOTP needs a verified e-mail (Rocket.Chat refuses 2fa:enable otherwise)")
+        username = self._next_name(role)
+        password = f"Rcc-{secrets.token_urlsafe(18)}-9a"
+        register_secret(password)
+        email = f"{username}@example.com"  # example.com is reserved: the reset notification goes nowhere
+        body = {"username": username, "email": email, "name": f"conformance {username}", "password": password,
+                "roles": [role], "verified": verified, "joinDefaultChannels": False,
+                "sendWelcomeEmail": False, "requirePasswordChange": False}
+        data = self._as_admin("POST", "users.create", f"create user {username}", json=body)
+        try:
+            uid = str(data["user"]["_id"])
+        except (KeyError, TypeError):
+            raise ProvisioningError(f"create user {username}: answer has no user._id") from None
+        actor = Actor(id=uid, username=username, password=password, email=email, roles=(role,),
+                      verified=verified, client=self.client)
+        self._created[uid] = actor
+        if login_now if login_now is not None else (totp or keys):
+            actor.relogin()
+        if totp:
+            self.enable_totp(actor)
+        if keys:
+            self.set_keys(actor)
+        return actor
+
+    def _method_call(self, actor: Actor, method: str, params: list[Any]) -> Any:
+        """A DDP method over REST (method.call/<name>); returns the inner result or raises."""
+        message = json.dumps({"msg": "method", "id": "1", "method": method, "params": params})
+        data = _ok(self.client.post(f"{API}/method.call/{method}", headers=actor.auth_headers(),
+                                    json={"message": message}), f"{method} for {actor.username}")
+        try:
+            inner = json.loads(data["message"])
+        except (KeyError, TypeError, ValueError):
+            raise ProvisioningError(f"{method} for {actor.username}: answer has no JSON 'message'") from None
+        if inner.get("error"):
+            err = inner["error"]
+            reason = err.get("reason") or err.get("error") or err.get("message") if isinstance(err, dict) else err
+            raise ProvisioningError(redact(f"{method} for {actor.username} refused: {reason}"))
+        return inner.get("result")
+
+    def enable_totp(self, actor: Actor) -> None:
+        """Switch TOTP on (2fa:enable, then 2fa:validateTempToken with a fresh code); keep secret + backup codes."""
+        result = self._method_call(actor, "2fa:enable", [])
+        secret = result.get("secret") if isinstance(result, dict) else None
+        if not secret:
+            raise ProvisioningError(f"2fa:enable for {actor.username}: no secret in the answer")
+        register_secret(secret)
+        actor.totp_secret = secret
+        result = self._method_call(actor, "2fa:validateTempToken", [Totp(secret).fresh()])
+        codes = result.get("codes") if isinstance(result, dict) else None
+        if not codes:
+            raise ProvisioningError(f"2fa:validateTempToken for {actor.username}: no backup codes in the answer")
+        for code in codes:
+            register_secret(code)
+        actor.backup_codes = list(codes)
+
+    def set_keys(self, actor: Actor) -> None:
+        public = json.dumps({"kty": "RSA", "e": "AQAB", "n": f"rcc-{secrets.token_hex(16)}"})
+        private = f"rcc-private-{secrets.token_hex(24)}"
+        register_secret(private)
+        _ok(self.client.post(f"{API}/e2e.setUserPublicAndPrivateKeys", headers=actor.auth_headers(),
+                             json={"public_key": public, "private_key": private, "force": True}),
+            f"set E2E keys of {actor.username}")
+        actor.keys = (public, private)
+
+    def fetch_keys(self, actor: Actor) -> requests.Response:
+        """`GET e2e.fetchMyKeys` as `actor` with its current token (the raw answer, for an expectation)."""
+        return self.client.get(f"{API}/e2e.fetchMyKeys", headers=actor.auth_headers())
+
+    def me(self, actor: Actor) -> requests.Response:
+        return self.client.get(f"{API}/me", headers=actor.auth_headers())
+
+    def logout(self, actor: Actor) -> None:
+        _ok(self.client.post(f"{API}/logout", headers=actor.auth_headers()), f"logout of {actor.username}")
+
+    def spend_code(self, caller: Actor, code: str, target: Actor) -> None:
+        """Setup step: one reset of `target` with `code` that must succeed (e.g. to use up a backup code)."""
+        resp = self.client.post(RESET, headers=caller.auth_headers(code), json={"userId": target.id})
+        body = json_body(resp, "setup reset")
+        if resp.status_code != 200 or body.get("success") is not True:
+            raise ProvisioningError(redact(f"setup reset of {target.username} with a valid code was refused "
+                                           f"(HTTP {resp.status_code}: {body.get('error')}); cannot judge"))
+
+    def exhaust_rate_limit(self, caller: Actor, body: dict[str, Any]) -> int:
+        """Setup for RATE-01: call until the window is used up (Remaining 0 or a 429); returns calls made."""
+        cap = 10  # Rocket.Chat's default; replaced by X-RateLimit-Limit when the server sends it
+        sent = 0
+        while sent <= cap:
+            resp = self.client.post(RESET, headers=caller.auth_headers(), json=body)
+            sent += 1
+            if resp.status_code == 429 or resp.headers.get("X-RateLimit-Remaining") == "0":
+                break
+            limit = resp.headers.get("X-RateLimit-Limit", "")
+            cap = min(int(limit), 100) if limit.isdigit() else cap
+        return sent
+
+    # -- cleanup -------------------------------------------------------------------------------
+    def pending(self) -> bool:
+        """True while users created by this run are not yet deleted."""
+        return bool(self._created)
+
+    def delete_user(self, actor: Actor) -> None:
+        self._as_admin("POST", "users.delete", f"delete user {actor.username}",
+                       json={"userId": actor.id, "confirmRelinquish": True})
+        self._created.pop(actor.id, None)
+
+    def sweep(self) -> list[str]:
+        """Delete every user whose username starts with this run's prefix (leftovers of a crash)."""
+        found: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            page = self._as_admin("GET", "users.list", "list users",
+                                  params={"count": LIST_PAGE, "offset": offset})
+            users = page.get("users") or []
+            found += [u for u in users if str(u.get("username", "")).startswith(self.prefix)]
+            offset += len(users)
+            if not users or offset >= int(page.get("total") or 0):
+                break
+        for user in found:
+            self._as_admin("POST", "users.delete", f"delete leftover user {user.get('username')}",
+                           json={"userId": user["_id"], "confirmRelinquish": True})
+        return [str(u.get("username")) for u in found]
+
+    def cleanup(self) -> None:
+        """Delete everything created, then sweep the prefix; report every failure (never swallow it)."""
+        failures: list[str] = []
+        for actor in list(self._created.values()):
+            try:
+                self.delete_user(actor)
+            except Exception as exc:  # keep going: the other users must still be deleted
+                failures.append(str(exc))
+        if self._admin is not None or self._count:
+            try:
+                self.sweep()
+            except Exception as exc:
+                failures.append(f"sweep of {self.prefix}*: {exc}")
+        if failures:
+            raise ProvisioningError(redact(f"cleanup left users behind ({len(failures)} problem(s)): "
+                                           + "; ".join(failures)))
+
+    # -- server configuration (only where allowed) ---------------------------------------------
+    @contextmanager
+    def granted(self, permission: str, role: str) -> Iterator[None]:
+        """Add `role` to `permission` for the duration of the block, then restore the previous roles."""
+        if not self.allow_config_changes:
+            raise ProvisioningError("changing permissions is not allowed on this target (allow_config_changes)")
+        listing = self._as_admin("GET", "permissions.listAll", "list permissions")
+        before = next((p.get("roles") for p in listing.get("update", []) if p.get("_id") == permission), None)
+        if before is None:
+            raise ProvisioningError(f"permission {permission} not found on the target")
+        self._as_admin("POST", "permissions.update", f"grant {permission} to {role}",
+                       json={"permissions": [{"_id": permission, "roles": sorted(set(before) | {role})}]})
+        try:
+            yield
+        finally:
+            self._as_admin("POST", "permissions.update", f"restore {permission}",
+                           json={"permissions": [{"_id": permission, "roles": list(before)}]})
