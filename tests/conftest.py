@@ -1,0 +1,33 @@
+"""Wires the conformance plugin into the suite, plus small fixtures shared by the test modules."""
+from __future__ import annotations
+
+from typing import Callable
+
+import pytest
+
+from conformance.actors import Actor
+from conformance.provisioning import Provisioner
+
+pytest_plugins = ("conformance.plugin",)
+
+
+@pytest.fixture
+def nobody(provisioner: Provisioner) -> str:
+    """A userId/username that cannot exist: this run's prefix is unique and "nobody" is never created."""
+    return f"{provisioner.prefix}nobody"
+
+
+@pytest.fixture
+def victim(make_user: Callable[..., Actor]) -> Actor:
+    """A disposable target without a session or keys (cheapest possible user)."""
+    return make_user("user", keys=False)
+
+
+@pytest.fixture
+def throwaway_admin(make_user: Callable[..., Actor]) -> Actor:
+    """A disposable admin-role caller (exempt from the rate limiter) using the 2FA password fallback.
+
+    Used where a broken server could spoil the caller (log it out, reset it) so the session's
+    `privileged` caller stays usable for the other tests.
+    """
+    return make_user("admin", keys=False, verified=False, login=True)

@@ -1,0 +1,54 @@
+"""Success (OK-*) and its effects (EFFECT-*): the target's keys and sessions go, nothing else changes."""
+from __future__ import annotations
+
+import pytest
+
+from conformance.expect import expect_keys, expect_status, expect_success
+from conformance.provisioning import RESET
+
+requirement = pytest.mark.requirement
+
+
+@requirement("OK-01")
+def test_success_when_target_named_by_user_id(client, privileged, victim):
+    """Privileged caller, valid code, existing target by userId → 200 {"success": true}."""
+    resp = client.post(RESET, headers=privileged.auth_headers(privileged.code()), json={"userId": victim.id})
+    expect_success(resp)
+
+
+@requirement("OK-02")
+def test_success_when_target_named_by_username(client, privileged, victim):
+    """Privileged caller, valid code, existing target by username → 200 {"success": true}."""
+    resp = client.post(RESET, headers=privileged.auth_headers(privileged.code()), json={"username": victim.username})
+    expect_success(resp)
+
+
+@requirement("EFFECT-01")
+def test_target_keys_removed_by_reset(client, provisioner, privileged, make_user):
+    """After a reset the target's E2E keys are gone (e2e.fetchMyKeys after a fresh login returns none)."""
+    target = make_user("user", keys=True)
+    client.post(RESET, headers=privileged.auth_headers(privileged.code()), json={"userId": target.id})
+    expect_keys(provisioner.fetch_keys(target.relogin()), None)
+
+
+@requirement("EFFECT-02")
+def test_target_sessions_logged_out_by_reset(client, provisioner, privileged, make_user):
+    """After a reset every existing session of the target is logged out (old token → 401)."""
+    target = make_user("user", keys=True)
+    client.post(RESET, headers=privileged.auth_headers(privileged.code()), json={"userId": target.id})
+    expect_status(provisioner.me(target), 401)
+
+
+@requirement("EFFECT-03")
+def test_caller_session_survives_reset(client, provisioner, throwaway_admin, victim):
+    """After a reset the caller's own session still works."""
+    client.post(RESET, headers=throwaway_admin.auth_headers(throwaway_admin.code()), json={"userId": victim.id})
+    expect_status(provisioner.me(throwaway_admin), 200)
+
+
+@requirement("EFFECT-03")
+def test_bystander_keys_survive_reset(client, provisioner, privileged, victim, make_user):
+    """After a reset other users' keys are untouched."""
+    bystander = make_user("user", keys=True)
+    client.post(RESET, headers=privileged.auth_headers(privileged.code()), json={"userId": victim.id})
+    expect_keys(provisioner.fetch_keys(bystander), bystander.keys)
