@@ -1,0 +1,117 @@
+"""The Starlette app: one dispatcher owning routing, 404/405, errors, 6.x delays and cache headers."""
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from . import routes_auth as ra
+from . import routes_users as ru
+from .behaviour import Behaviour
+from .common import Forbidden, NeedAuth
+from .db import Database
+from .responses import ApiError, error_response, forbidden, json_response, not_found, unauthorized, wrong_method
+from .routes_reset import reset_e2e_key
+from .settings import Settings
+from .state import AppState, log
+from .store import Store
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+# Setup routes are not rate limited here (real RC limits them too, but the suite's admin holds
+# api-bypass-rate-limit); only users.resetE2EKey is, exactly as behaviour.md §5 describes.
+ROUTES: dict[str, dict[str, Handler]] = {
+    "/api/v1/users.resetE2EKey": {"POST": reset_e2e_key},
+    "/api/v1/login": {"POST": ra.login},
+    "/api/v1/logout": {"POST": ra.logout, "GET": ra.logout},
+    "/api/v1/me": {"GET": ra.me},
+    "/api/v1/users.2fa.enableEmail": {"POST": ra.enable_email_2fa},
+    "/api/v1/users.2fa.disableEmail": {"POST": ra.disable_email_2fa},
+    "/api/v1/users.generatePersonalAccessToken": {"POST": ra.generate_pat},
+    "/api/v1/users.create": {"POST": ru.users_create},
+    "/api/v1/users.delete": {"POST": ru.users_delete},
+    "/api/v1/users.info": {"GET": ru.users_info},
+    "/api/v1/users.list": {"GET": ru.users_list},
+    "/api/v1/e2e.setUserPublicAndPrivateKeys": {"POST": ru.set_keys},
+    "/api/v1/e2e.fetchMyKeys": {"GET": ru.fetch_my_keys},
+    "/api/v1/e2e.updateGroupKey": {"POST": ru.update_group_key},
+    "/api/v1/subscriptions.getOne": {"GET": ru.subscription_get_one},
+    "/api/v1/permissions.listAll": {"GET": ru.permissions_list_all},
+    "/api/v1/permissions.update": {"POST": ru.permissions_update},
+    "/api/info": {"GET": ru.server_info},
+}
+METHOD_CALL_PREFIX = "/api/v1/method.call/"
+
+
+def _resolve(path: str) -> tuple[dict[str, Handler] | None, dict[str, str]]:
+    if path in ROUTES:
+        return ROUTES[path], {}
+    if path.startswith(METHOD_CALL_PREFIX) and len(path) > len(METHOD_CALL_PREFIX):
+        return {"POST": ra.method_call}, {"method": path[len(METHOD_CALL_PREFIX):]}
+    return None, {}
+
+
+async def dispatch(request: Request) -> Response:
+    st: AppState = request.app.state.rc
+    b = st.behaviour
+    table, path_params = _resolve(request.url.path.rstrip("/") or "/")
+    try:
+        if table is None:
+            resp = not_found()
+        elif request.method == "OPTIONS":
+            resp = Response(status_code=200, headers={"Allow": ", ".join([*table, "OPTIONS"])})
+        elif request.method not in table:
+            resp = wrong_method(b, ", ".join(table))
+        else:
+            request.scope["path_params"] = path_params
+            resp = await table[request.method](request)
+    except NeedAuth:
+        resp = unauthorized(b)
+    except Forbidden:
+        resp = forbidden()
+    except ApiError as e:
+        resp = error_response(e)
+    except Exception:  # a bug: answer JSON, but shout so no selftest can miss it
+        log.exception("REFSERVER INTERNAL ERROR (5xx) on %s %s", request.method, request.url.path)
+        resp = json_response({"success": False, "error": "Internal server error [refserver-bug]"}, 500)
+    if resp.status_code in (401, 403) and b.unauthenticated_delay:
+        await asyncio.sleep(random.uniform(*b.unauthenticated_delay))  # noqa: S311 - timing jitter
+    if b.cache_control_headers:
+        resp.headers.setdefault("Cache-Control", "no-store")
+        resp.headers.setdefault("Pragma", "no-cache")
+    return resp
+
+
+class _Dispatcher:
+    """A plain ASGI endpoint, so Starlette routes every HTTP method here (404/405 are ours)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await dispatch(Request(scope, receive))
+        await response(scope, receive, send)
+
+
+def create_app(db_path: str, behaviour: Behaviour | None = None, settings: Settings | None = None) -> Starlette:
+    """An app over the SQLite file at db_path (created if missing)."""
+    db = Database(db_path)
+    app = Starlette(routes=[Route("/{path:path}", _Dispatcher())])
+    app.state.rc = AppState(behaviour or Behaviour(), settings or Settings(), Store(db))
+    return app
+
+
+def ensure_admin(st: AppState, username: str | None, password: str | None, email: str | None) -> bool:
+    """Rocket.Chat's first-start admin (initialData): only when there are no users yet.
+
+    Inserted directly like RC does, so it has no e-mail 2FA flag and no TOTP: its second factor
+    on users.resetE2EKey is the password fallback.
+    """
+    if not username or not password or st.store.count_users() > 0:
+        return False
+    st.store.create_user(username=username, name="Administrator", email=email or None, password=password,
+                         roles=["admin"], verified=bool(email), email2fa=False, join_default_channels=True)
+    return True

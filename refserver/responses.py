@@ -1,0 +1,84 @@
+"""JSON answers in Rocket.Chat's shapes: success, Meteor.Error (400), 401, 403, 404/405."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.responses import Response
+
+from .behaviour import Behaviour
+
+
+class ApiError(Exception):
+    """A thrown Meteor.Error (or a plain failure when error_type is None), answered as JSON."""
+
+    def __init__(self, error_type: str | None, reason: str, details: dict[str, Any] | None = None,
+                 status: int = 400, headers: dict[str, str] | None = None, suffix: bool = True) -> None:
+        super().__init__(reason)
+        self.error_type = error_type
+        self.reason = reason
+        self.details = details
+        self.status = status
+        self.headers = headers or {}
+        self.suffix = suffix  # API.v1.failure without a type: the text is sent as-is
+
+    def body(self, with_suffix: bool = True) -> dict[str, Any]:
+        text = self.reason
+        if self.error_type and self.suffix and with_suffix:
+            text = f"{self.reason} [{self.error_type}]" if self.reason else f"[{self.error_type}]"
+        out: dict[str, Any] = {"success": False, "error": text}
+        if self.error_type and self.status == 400:
+            out["errorType"] = self.error_type
+        if self.details is not None:
+            out["details"] = self.details
+        return out
+
+
+def dumps(body: object) -> bytes:
+    # Compact like JSON.stringify; ensure_ascii=False keeps unicode readable, surrogatepass never raises.
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+def json_response(body: object, status: int = 200, headers: dict[str, str] | None = None,
+                  content_type: str = "application/json") -> Response:
+    resp = Response(dumps(body), status_code=status, headers=headers)
+    resp.headers["content-type"] = content_type
+    return resp
+
+
+def success(extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
+            content_type: str = "application/json") -> Response:
+    return json_response({**(extra or {}), "success": True}, 200, headers, content_type)
+
+
+def error_response(err: ApiError, *, with_suffix: bool = True, headers: dict[str, str] | None = None,
+                   content_type: str = "application/json") -> Response:
+    return json_response(err.body(with_suffix), err.status, {**err.headers, **(headers or {})}, content_type)
+
+
+def failure(message: str, status: int = 400) -> Response:
+    """API.v1.failure(message): no errorType."""
+    return json_response({"success": False, "error": message}, status)
+
+
+def unauthorized(b: Behaviour, content_type: str = "application/json") -> Response:
+    msg = b.unauthenticated_message
+    body: dict[str, Any] = {"status": "error", "message": msg}
+    if b.unauthenticated_body_7x:
+        body = {"success": False, "error": msg, **body}
+    return json_response(body, b.unauthenticated_status, content_type=content_type)
+
+
+def forbidden() -> Response:
+    return failure("User does not have the permissions required for this action [error-unauthorized]", 403)
+
+
+def not_found() -> Response:
+    return json_response({"status": "error", "message": "API endpoint does not exist"}, 404)
+
+
+def wrong_method(b: Behaviour, allowed: str) -> Response:
+    body = {"status": "error", "message": "API endpoint does not exist"}
+    if b.wrong_method_status == 405:
+        return json_response(body, 405, {"Allow": f"{allowed}, OPTIONS"})
+    return json_response(body, b.wrong_method_status)

@@ -1,0 +1,159 @@
+"""POST /api/v1/users.resetE2EKey, check by check in Rocket.Chat's order (behaviour.md §1-§6)."""
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .auth import Caller, authenticate
+from .behaviour import Behaviour
+from .body import read_body
+from .responses import ApiError, dumps, error_response, json_response, unauthorized
+from .state import AppState, client_ip, log, state_of
+from .store import Store
+from .twofactor import JS_SPACE, TwoFactor, TwoFactorError
+
+ROUTE = "users.resetE2EKey"
+TARGET_KEYS = ("userId", "username", "user")
+INVALID_USER = 'The required "userId" or "username" param provided does not match any users'
+NOT_PROVIDED = 'The required "userId" or "username" param was not provided'
+
+
+class NonStringParam(Exception):
+    """The JS TypeError `params.<key>?.trim is not a function`."""
+
+
+def _trimmed(params: dict[str, Any], key: str) -> str | None:
+    value = params.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise NonStringParam(f"params.{key}?.trim is not a function")
+    return value.strip(JS_SPACE)
+
+
+def find_target(store: Store, b: Behaviour, params: dict[str, Any]) -> dict[str, Any] | None:
+    """getUserFromParams. Returns None only for the blank-means-self mutant."""
+    user_id, username, user = (_trimmed(params, k) for k in TARGET_KEYS)
+    if b.blank_id_means_self and not (user_id or username or user):
+        return None
+    found: dict[str, Any] | None
+    if user_id and (b.user_id_wins or not username):
+        found = store.get_user(user_id)
+    elif username:
+        found = store.find_by_username(username, b.username_ignores_case)
+    elif user:
+        found = store.find_by_username(user, b.username_ignores_case)
+    else:
+        raise ApiError("error-user-param-not-provided", NOT_PROVIDED)
+    if found is None:
+        raise ApiError("error-invalid-user", INVALID_USER)
+    return found
+
+
+def reset_user(st: AppState, target_id: str, *, notify: bool, caller: Caller) -> None:
+    """resetUserE2EEncriptionKey: e-mail (other-user path), drop keys, drop every login token."""
+    b, store = st.behaviour, st.store
+    named = store.get_user(target_id)
+    if b.reset_caller_instead:
+        target_id = caller.id
+    if notify and b.send_reset_email and named and named["email"] and named["email_verified"]:
+        store.send_mail(named["id"], named["email"], "E2E Key Reset Notification",
+                        "Your end-to-end encryption key was reset by an administrator.")
+    if b.clear_keys or b.clear_bystander_keys:
+        store.clear_keys(None if b.clear_bystander_keys else target_id)
+    if b.clear_sessions:
+        store.revoke_all_tokens(target_id)
+    if b.logout_caller and target_id != caller.id:
+        store.revoke_all_tokens(caller.id)
+
+
+def _has_target_keys(params: dict[str, Any]) -> bool:
+    return any(k in params for k in TARGET_KEYS)
+
+
+async def reset_e2e_key(request: Request) -> Response:
+    st = state_of(request)
+    b = st.behaviour
+    ctype = b.response_content_type
+    headers: dict[str, str] = {}
+
+    def err(e: ApiError) -> Response:
+        return error_response(e, with_suffix=b.error_type_suffix, headers=headers, content_type=ctype)
+
+    body = await read_body(request)
+    params = body.params()
+    if not b.auth_checked_first and body.error is None and _has_target_keys(params):
+        try:  # mutant: the target lookup runs before authentication
+            find_target(st.store, b, params)
+        except ApiError as e:
+            return err(e)
+        except NonStringParam as e:
+            return err(ApiError(None, str(e)))
+    caller = authenticate(request, st)
+    if caller is None:
+        return unauthorized(b, ctype)  # the 6.x delay is added by the dispatcher for every 401/403
+    if body.error is not None:
+        return err(ApiError(None, body.error))
+    settings = st.settings
+    if settings.flag("API_Enable_Rate_Limiter") and not st.store.has_permission(caller.user, "api-bypass-rate-limit"):
+        verdict = st.limiter.hit(ROUTE, client_ip(request),
+                                 settings.number("API_Enable_Rate_Limiter_Limit_Calls_Default"),
+                                 settings.number("API_Enable_Rate_Limiter_Limit_Time_Default"))
+        if b.rate_limit_headers:
+            headers.update(verdict.headers())
+        if not verdict.allowed:
+            reason = ("Error, too many requests. Please slow down. You must wait "
+                      f"{verdict.wait_seconds} seconds before trying this endpoint again.")
+            return err(ApiError("error-too-many-requests", reason, status=429))
+    if b.two_factor_checked:
+        try:
+            TwoFactor(st).check(caller.user, caller.token_row, request.headers.get("x-2fa-code", ""),
+                                request.headers.get("x-2fa-method", ""))
+        except TwoFactorError as e:
+            return err(ApiError(e.error_type, e.reason, e.details))
+    try:
+        _handle(st, caller, params)
+    except ApiError as e:
+        return err(e)
+    except NonStringParam as e:
+        if b.error_500_on_non_string:
+            return json_response({"success": False, "error": "Internal server error"}, 500, headers, ctype)
+        return err(ApiError(None, str(e)))
+    if b.ok_body_off_schema:
+        return Response(dumps({"success": "true"}), 200, headers, media_type=ctype)
+    return Response(dumps({"success": True}), 200, headers, media_type=ctype)
+
+
+def _handle(st: AppState, caller: Caller, params: dict[str, Any]) -> None:
+    b = st.behaviour
+    if not _has_target_keys(params):
+        reset_user(st, caller.id, notify=False, caller=caller)
+        return
+    if not b.lookup_before_permission:
+        _check_permission(st, caller, None)
+    target = find_target(st.store, b, params)
+    if target is None:  # blank-means-self mutant
+        reset_user(st, caller.id, notify=False, caller=caller)
+        return
+    if b.self_by_id_is_self_reset and target["id"] == caller.id:
+        reset_user(st, caller.id, notify=False, caller=caller)
+        return
+    if b.lookup_before_permission:
+        _check_permission(st, caller, target)
+    reset_user(st, target["id"], notify=True, caller=caller)
+
+
+def _check_permission(st: AppState, caller: Caller, target: dict[str, Any] | None) -> None:
+    b = st.behaviour
+    if not b.check_permission:
+        return
+    holder = caller.user
+    if b.permission_checked_on == "target":
+        if target is None:
+            return
+        holder = target
+    if not st.store.has_permission(holder, "edit-other-user-e2ee"):
+        log.debug("error-not-allowed for %s", caller.id)
+        raise ApiError("error-not-allowed", "Not allowed")
