@@ -1,0 +1,96 @@
+"""The CLI's terminal view of a run: one line per requirement as it completes, instead of pytest's dots."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any, TextIO
+
+import pytest
+
+from ..catalogue import by_id
+from ..redact import redact
+from ..results import TestResult
+from .build import first_line, requirement_status
+
+WIDTH = 140
+
+
+class Progress:
+    """A pytest plugin object passed to `pytest.main(plugins=[...])` by the CLI."""
+
+    def __init__(self, stream: TextIO, quiet: bool = False) -> None:
+        self.stream = stream
+        self.quiet = quiet
+        self.report: dict[str, Any] | None = None
+        self.paths: list[Any] = []
+        self.write_error = ""
+        self.internal_error = ""
+        self._remaining: dict[str, int] = {}
+        self._results: dict[str, list[TestResult]] = defaultdict(list)
+        self._collector: Any = None
+        self._strict = False
+        self._config: pytest.Config | None = None
+
+    def _line(self, text: str) -> None:
+        self.stream.write(redact(text) + "\n")
+        self.stream.flush()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        from ..collect import COLLECTOR_KEY  # import late: collect needs the harness's stash module
+        from ..stash import SETTINGS_KEY
+
+        self._config = session.config
+        self._collector = session.config.stash.get(COLLECTOR_KEY, None)
+        self._strict = bool(getattr(session.config.stash.get(SETTINGS_KEY, None), "strict", False))
+        for item in session.items:
+            for mark in item.iter_markers("requirement"):
+                for rid in dict.fromkeys(str(a) for a in mark.args):
+                    self._remaining[rid] = self._remaining.get(rid, 0) + 1
+        if self._collector is not None:
+            self._collector.listeners.append(self._on_result)
+        if not self.quiet:
+            self._line(f"rc-conformance: {len(session.items)} tests for {len(self._remaining)} requirements")
+
+    def _on_result(self, result: TestResult) -> None:
+        catalogue = by_id()
+        for rid in dict.fromkeys(result.requirement_ids):
+            self._results[rid].append(result)
+            self._remaining[rid] = self._remaining.get(rid, 1) - 1
+            if self._remaining[rid] > 0 or rid not in catalogue or self.quiet:
+                continue
+            exp = None
+            if self._collector is not None:
+                exp = self._collector.expectations.applicable(rid, self._server_version(), date.today())
+            status, reason = requirement_status(catalogue[rid], self._results[rid], strict=self._strict,
+                                                expectation=exp)
+            text = f"{status.upper():<6} {rid:<10} {catalogue[rid].statement}"
+            if status != "pass" and reason:
+                text = f"{status.upper():<6} {rid:<10} {reason}"
+            self._line(first_line(text, WIDTH))
+
+    def _server_version(self) -> str | None:
+        from ..stash import TARGET_KEY
+
+        target = self._config.stash.get(TARGET_KEY, None) if self._config is not None else None
+        return getattr(target, "server_version", None)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_teststatus(self, report: Any, config: pytest.Config):
+        category, _letter, _word = yield
+        return category, "", ""  # keep pytest's counting, drop its dots: our lines replace them
+
+    def pytest_internalerror(self, excrepr: Any, excinfo: pytest.ExceptionInfo[BaseException]) -> bool:
+        self.internal_error = redact(first_line(excinfo.exconly(), 300))
+        return True
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self._collector is None:
+            from ..collect import COLLECTOR_KEY
+
+            self._collector = config.stash.get(COLLECTOR_KEY, None)
+        if self._collector is not None:
+            self.report = self._collector.report
+            self.paths = list(self._collector.paths)
+            self.write_error = self._collector.write_error
+
