@@ -151,6 +151,13 @@ class Provisioner:
             raise ProvisioningError(redact(f"setup reset of {target.username} with a valid code was refused "
                                            f"(HTTP {resp.status_code}: {body.get('error')}); cannot judge"))
 
+    def spend_wrong_email_codes(self, caller: Actor, body: dict[str, Any], wrong: int) -> None:
+        """Setup for TFA-10: have a code e-mailed (call without a code), then send `wrong` wrong codes."""
+        for code in [None] + ["000000"] * wrong:
+            resp = self.client.post(RESET, headers=caller.auth_headers(code), json=body)
+            if resp.status_code != 400:
+                raise ProvisioningError(f"setup for e-mail 2FA: expected 400 answers, got HTTP {resp.status_code}")
+
     def exhaust_rate_limit(self, caller: Actor, body: dict[str, Any]) -> int:
         """Setup for RATE-01: call until the window is used up (Remaining 0 or a 429); returns calls made."""
         cap = 10  # Rocket.Chat's default; replaced by X-RateLimit-Limit when the server sends it

@@ -5,7 +5,6 @@ import pytest
 
 from conformance.expect import TOTP_INVALID, TOTP_REQUIRED, contains, expect_error, expect_success
 from conformance.provisioning import RESET
-from conformance.totp import password_code
 
 requirement = pytest.mark.requirement
 # On a live server with 2FA off (TEST_MODE, setting off) these tests are skipped with that reason.
@@ -96,19 +95,3 @@ def test_totp_invalid_when_backup_code_is_reused(client, provisioner, privileged
     provisioner.spend_code(privileged, backup, make_user("user", keys=False))
     resp = client.post(RESET, headers=privileged.auth_headers(backup), json={"userId": victim.id})
     expect_error(resp, 400, "totp-invalid", error=TOTP_INVALID, details=TOTP_DETAILS)
-
-
-@requirement("TFA-09")
-def test_totp_required_asks_for_password_when_user_has_no_2fa_method(client, throwaway_admin, nobody):
-    """A user without TOTP or e-mail 2FA is asked for the password fallback: method password, availableMethods []."""
-    resp = client.post(RESET, headers=throwaway_admin.auth_headers(), json={"userId": nobody})
-    expect_error(resp, 400, "totp-required", error=TOTP_REQUIRED,
-                 details={"method": "password", "codeGenerated": False, "availableMethods": []})
-
-
-@requirement("TFA-09")
-def test_success_when_code_is_password_hash(client, throwaway_admin, victim):
-    """With the password fallback, the SHA-256 hex of the password is accepted as the code."""
-    code = password_code(throwaway_admin.password)
-    resp = client.post(RESET, headers=throwaway_admin.auth_headers(code), json={"userId": victim.id})
-    expect_success(resp)

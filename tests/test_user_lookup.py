@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.expect import INVALID_USER, USER_PARAM_NOT_PROVIDED, expect_error, expect_success
+from conformance.expect import ABSENT, INVALID_USER, USER_PARAM_NOT_PROVIDED, expect_error, expect_success
 from conformance.provisioning import RESET
 
 requirement = pytest.mark.requirement
@@ -29,6 +29,13 @@ def test_error_user_param_not_provided_when_user_id_blank(client, throwaway_admi
     """A blank userId ("", spaces, null) → 400 error-user-param-not-provided (not a self-reset)."""
     resp = client.post(RESET, headers=throwaway_admin.auth_headers(throwaway_admin.code()), json={"userId": blank})
     expect_error(resp, 400, "error-user-param-not-provided", error=USER_PARAM_NOT_PROVIDED)
+
+
+@requirement("USER-07")
+def test_type_error_when_user_id_is_not_a_string(client, privileged):
+    """A non-string userId (123) → 400 "params.userId?.trim is not a function" without errorType, never a 5xx."""
+    resp = client.post(RESET, headers=privileged.auth_headers(privileged.code()), json={"userId": 123})
+    expect_error(resp, 400, ABSENT, error="params.userId?.trim is not a function")
 
 
 @requirement("USER-04")

@@ -1,0 +1,1 @@
+"""Selftests of the conformance harness (config, client, TOTP, expectations, plugin, traceability)."""

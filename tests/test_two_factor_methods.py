@@ -1,0 +1,52 @@
+"""Other 2FA methods (TFA-09, TFA-10): the password fallback and e-mailed codes."""
+from __future__ import annotations
+
+import pytest
+
+from conformance.expect import TOTP_MAX_ATTEMPTS, TOTP_REQUIRED, expect_error, expect_success, present
+from conformance.provisioning import RESET
+from conformance.totp import password_code
+
+requirement = pytest.mark.requirement
+pytestmark = pytest.mark.usefixtures("two_factor_enforced")
+
+
+@pytest.fixture
+def email_only(make_user):
+    """An admin-role user whose only 2FA method is e-mail: verified address (auto opt-in), no TOTP.
+
+    Its codes go to <username>@example.com (a reserved domain), so the suite never knows them.
+    """
+    return make_user("admin", keys=False, verified=True, login=True)
+
+
+@requirement("TFA-09")
+def test_totp_required_asks_for_password_when_user_has_no_2fa_method(client, throwaway_admin, nobody):
+    """A user without TOTP or e-mail 2FA is asked for the password fallback: method password, availableMethods []."""
+    resp = client.post(RESET, headers=throwaway_admin.auth_headers(), json={"userId": nobody})
+    expect_error(resp, 400, "totp-required", error=TOTP_REQUIRED,
+                 details={"method": "password", "codeGenerated": False, "availableMethods": []})
+
+
+@requirement("TFA-09")
+def test_success_when_code_is_password_hash(client, throwaway_admin, victim):
+    """With the password fallback, the SHA-256 hex of the password is accepted as the code."""
+    code = password_code(throwaway_admin.password)
+    resp = client.post(RESET, headers=throwaway_admin.auth_headers(code), json={"userId": victim.id})
+    expect_success(resp)
+
+
+@requirement("TFA-10")
+def test_totp_required_sends_email_code_when_user_has_only_email_2fa(client, email_only, nobody):
+    """A user whose only 2FA method is e-mail gets totp-required with method email, codeGenerated true, emailOrUsername."""
+    resp = client.post(RESET, headers=email_only.auth_headers(), json={"userId": nobody})
+    expect_error(resp, 400, "totp-required", error=TOTP_REQUIRED,
+                 details={"method": "email", "codeGenerated": True, "emailOrUsername": present()})
+
+
+@requirement("TFA-10")
+def test_totp_max_attempts_after_five_wrong_email_codes(client, provisioner, email_only, nobody):
+    """The fifth wrong e-mailed code → 400 totp-max-attempts, "TOTP Maximun Failed Attempts Reached"."""
+    provisioner.spend_wrong_email_codes(email_only, {"userId": nobody}, wrong=4)
+    resp = client.post(RESET, headers=email_only.auth_headers("000000"), json={"userId": nobody})
+    expect_error(resp, 400, "totp-max-attempts", error=TOTP_MAX_ATTEMPTS)
