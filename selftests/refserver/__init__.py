@@ -1,0 +1,1 @@
+"""Selftests of the reference server: real HTTP against live instances."""

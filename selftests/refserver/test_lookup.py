@@ -1,0 +1,122 @@
+"""behaviour.md §1.2 (finding the target) and which bodies are a self-reset."""
+from __future__ import annotations
+
+import pytest
+
+from .helpers import RESET, Api
+
+NOT_PROVIDED = {"success": False, "errorType": "error-user-param-not-provided",
+                "error": 'The required "userId" or "username" param was not provided [error-user-param-not-provided]'}
+
+
+@pytest.fixture
+def pair(make_user):
+    """A privileged TOTP caller and a target with keys."""
+    return make_user("admin", totp=True), make_user(totp=True)
+
+
+def _reset(api: Api, caller, **kw):
+    return api.post(RESET, user=caller, code=caller.code(), **kw)
+
+
+def _was_reset(api: Api, target) -> bool:
+    return api.me_status(target) == 401
+
+
+def test_user_id_exact_match_finds_target(api: Api, pair) -> None:
+    caller, target = pair
+    assert _reset(api, caller, json={"userId": target.id}).json() == {"success": True}
+    assert _was_reset(api, target)
+
+
+def test_user_id_is_case_sensitive(api: Api, pair) -> None:
+    caller, target = pair
+    assert _reset(api, caller, json={"userId": target.id.swapcase()}).json()["errorType"] == "error-invalid-user"
+
+
+@pytest.mark.parametrize("key", ["username", "user"])
+@pytest.mark.parametrize("case", [str.upper, str.lower, str.title])
+def test_username_and_user_ignore_case(api: Api, pair, key: str, case) -> None:
+    caller, target = pair
+    assert _reset(api, caller, json={key: case(target.username)}).json() == {"success": True}
+    assert _was_reset(api, target)
+
+
+@pytest.mark.parametrize("body", [{"userId": "nope"}, {"username": "nope"}, {"user": "nope"}])
+def test_unknown_target_is_invalid_user(api: Api, pair, body) -> None:
+    r = _reset(api, pair[0], json=body)
+    assert r.status_code == 400 and r.json()["errorType"] == "error-invalid-user"
+
+
+@pytest.mark.parametrize("body", [{"userId": ""}, {"userId": "   "}, {"userId": None}, {"username": " \t"},
+                                  {"user": ""}, {"userId": "", "username": None, "user": "  "},
+                                  {"userId": "\u00a0\ufeff"}])
+def test_blank_values_are_param_not_provided(api: Api, pair, body) -> None:
+    r = _reset(api, pair[0], json=body)
+    assert r.status_code == 400 and r.json() == NOT_PROVIDED
+    assert api.me_status(pair[0]) == 200
+
+
+def test_values_are_trimmed(api: Api, pair) -> None:
+    caller, target = pair
+    assert _reset(api, caller, json={"userId": f"  {target.id}\n"}).json() == {"success": True}
+    assert _was_reset(api, target)
+
+
+def test_user_id_wins_over_username(api: Api, pair, make_user) -> None:
+    caller, target = pair
+    other = make_user()
+    assert _reset(api, caller, json={"userId": target.id, "username": other.username}).json()["success"]
+    assert _was_reset(api, target) and api.me_status(other) == 200
+    r = _reset(api, caller, json={"userId": "nope", "username": other.username})
+    assert r.json()["errorType"] == "error-invalid-user"
+    assert _reset(api, caller, json={"userId": " ", "username": other.username}).json()["success"]
+    assert _was_reset(api, other)
+
+
+@pytest.mark.parametrize("key", ["userId", "username", "user"])
+@pytest.mark.parametrize("value", [123, True, [], {"a": 1}, 1.5])
+def test_non_string_value_leaks_type_error(api: Api, pair, key: str, value) -> None:
+    r = _reset(api, pair[0], json={key: value})
+    assert r.status_code == 400
+    assert r.json() == {"success": False, "error": f"params.{key}?.trim is not a function"}
+
+
+def test_type_error_follows_trim_order(api: Api, pair) -> None:
+    caller, target = pair
+    r = _reset(api, caller, json={"userId": target.id, "username": 7})
+    assert r.json()["error"] == "params.username?.trim is not a function"
+    assert api.me_status(target) == 200
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"json": {}}, {}, {"json": []}, {"json": [{"userId": "x"}]}, {"json": {"foo": "bar", "userid": "x"}},
+    {"json": 5}, {"json": "userId"}, {"json": None},
+    {"data": "userId=abc", "headers": {"content-type": "application/x-www-form-urlencoded"}},
+    {"data": "not json at all", "headers": {"content-type": "text/plain"}},
+], ids=["empty", "no-body", "array", "array-of-obj", "unrelated", "scalar", "string", "null", "form", "text"])
+def test_bodies_without_target_keys_are_self_reset(api: Api, make_user, kwargs) -> None:
+    u, bystander = make_user(totp=True), make_user()
+    headers = {**u.headers(u.code()), **kwargs.pop("headers", {})}
+    r = api.http.post(api.url + RESET, headers=headers, **kwargs)
+    assert r.status_code == 200 and r.json() == {"success": True}
+    assert api.me_status(u) == 401 and api.me_status(bystander) == 200
+    assert api.store.outbox(u.id) == []
+
+
+def test_text_plain_json_is_parsed(api: Api, pair) -> None:
+    caller, target = pair
+    r = api.http.post(api.url + RESET, data=f'{{"userId": "{target.id}"}}',
+                      headers={**caller.headers(caller.code()), "content-type": "text/plain"})
+    assert r.json() == {"success": True} and _was_reset(api, target) and api.me_status(caller) == 200
+
+
+def test_malformed_json_is_400_json_error(api: Api, make_user) -> None:
+    u = make_user(totp=True)
+    for raw in ("{", '{"userId": }', "NaN", '{"a": Infinity}', "\ufeff{}", "\xff"):
+        r = api.http.post(api.url + RESET, data=raw.encode("utf-8", "surrogateescape"),
+                          headers={**u.headers(u.code()), "content-type": "application/json"})
+        assert r.status_code == 400 and r.headers["content-type"] == "application/json", raw
+        body = r.json()
+        assert body["success"] is False and isinstance(body["error"], str) and "errorType" not in body
+    assert api.me_status(u) == 200
