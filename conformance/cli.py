@@ -4,8 +4,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import re
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import urlsplit
@@ -117,8 +119,10 @@ def _why_error(report: dict[str, Any]) -> str:
     if report["harness_error"]:
         return report["harness_error"]
     errors = [r for r in report["requirements"] if r["status"] == "error"]
-    if errors:
-        return f"{len(errors)} requirement(s) ended in error, first {errors[0]['id']}: {errors[0]['reason']}"
+    causes = Counter(t["message"].splitlines()[0].removeprefix("setup: ") for r in errors
+                     for t in r["tests"] if t["outcome"] == "error" and t["message"])
+    if causes:
+        return f"{len(errors)} requirement(s) ended in error, mostly: {causes.most_common(1)[0][0]}"
     return report["verdict_reason"]
 
 
@@ -187,6 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_compare(args)
     except KeyboardInterrupt:
         return _fail("interrupted")
+    except BrokenPipeError:  # stdout closed early (`| head`): nothing left to tell anyone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
     except HarnessError as exc:
         return _fail(str(exc))
     except Exception as exc:  # noqa: BLE001 — last line of defence: one redacted line, never a traceback

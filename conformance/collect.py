@@ -94,11 +94,14 @@ def _trim(text: str) -> str:
 
 
 def _exc_message(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
-    text = excinfo.exconly()
-    for prefix in ("AssertionError: ", "Failed: ", "Skipped: ", "_pytest.outcomes.Failed: "):
-        if text.startswith(prefix):
-            return text[len(prefix):]
-    return text
+    if excinfo.errisinstance((AssertionError, pytest.fail.Exception)):
+        # exconly() carries pytest's assertion rewriting ("assert 200 == 401"); drop the class name.
+        text = excinfo.exconly()
+        for prefix in ("AssertionError: ", "AssertionError", "Failed: ", "_pytest.outcomes.Failed: "):
+            if text.startswith(prefix):
+                return text[len(prefix):].strip()
+        return text
+    return f"{type(excinfo.value).__name__}: {excinfo.value}"
 
 
 def _classify(report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[str, str]:

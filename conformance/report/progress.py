@@ -12,7 +12,7 @@ from ..redact import redact
 from ..results import TestResult
 from .build import first_line, requirement_status
 
-WIDTH = 140
+WIDTH = 120
 
 
 class Progress:
@@ -30,6 +30,7 @@ class Progress:
         self._collector: Any = None
         self._strict = False
         self._config: pytest.Config | None = None
+        self._last_error = ""
 
     def _line(self, text: str) -> None:
         self.stream.write(redact(text) + "\n")
@@ -64,10 +65,13 @@ class Progress:
                 exp = self._collector.expectations.applicable(rid, self._server_version(), date.today())
             status, reason = requirement_status(catalogue[rid], self._results[rid], strict=self._strict,
                                                 expectation=exp)
-            text = f"{status.upper():<6} {rid:<10} {catalogue[rid].statement}"
-            if status != "pass" and reason:
-                text = f"{status.upper():<6} {rid:<10} {reason}"
-            self._line(first_line(text, WIDTH))
+            detail = catalogue[rid].statement if status == "pass" or not reason else reason
+            if status == "error":
+                # A broken setup errors every test the same way: say it once, then "same as above".
+                cause = reason.split(": ", 1)[-1]
+                detail = "(same error as above)" if cause == self._last_error else cause
+                self._last_error = cause
+            self._line(first_line(f"{status.upper():<6} {rid:<10} {detail}", WIDTH))
 
     def _server_version(self) -> str | None:
         from ..stash import TARGET_KEY
