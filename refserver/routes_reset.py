@@ -84,15 +84,15 @@ async def reset_e2e_key(request: Request) -> Response:
 
     body = await read_body(request)
     params = body.params()
-    if not b.auth_checked_first and body.error is None and _has_target_keys(params):
-        try:  # mutant: the target lookup runs before authentication
-            find_target(st.store, b, params)
-        except ApiError as e:
-            return err(e)
-        except NonStringParam as e:
-            return err(ApiError(None, str(e)))
     caller = authenticate(request, st)
     if caller is None:
+        if not b.auth_checked_first and body.error is None and _has_target_keys(params):
+            try:  # mutant: an unauthenticated caller's target lookup runs before the 401
+                find_target(st.store, b, params)
+            except ApiError as e:
+                return err(e)
+            except NonStringParam as e:
+                return err(ApiError(None, str(e)))
         return unauthorized(b, ctype)  # the 6.x delay is added by the dispatcher for every 401/403
     if body.error is not None:
         return err(ApiError(None, body.error))

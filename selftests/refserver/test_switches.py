@@ -1,0 +1,110 @@
+"""Every Behaviour switch, flipped alone, changes exactly the facts it is declared to change."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from refserver import Behaviour
+from refserver.behaviour import switch_names
+
+from .conftest import start
+from .helpers import Api
+from .switchprobes import PROBES
+
+# A counted-but-never-refused limiter: headers are observable, probes never hit 429.
+SETTINGS = {"API_Enable_Rate_Limiter_Limit_Calls_Default": "100000"}
+
+FLIPS: dict[str, Any] = {
+    "auth_checked_first": False, "unauthenticated_status": 403, "unauthenticated_message": "Unauthorized",
+    "unauthenticated_body_7x": False, "unauthenticated_delay": (0.3, 0.35), "wrong_method_status": 405,
+    "two_factor_checked": False, "accept_any_code": True, "totp_window": 0, "accept_stale_codes": True,
+    "remember_me_minutes": 30, "backup_codes_single_use": False, "password_fallback_accepts_plain": True,
+    "lookup_before_permission": False, "username_ignores_case": False, "blank_id_means_self": True,
+    "check_permission": False, "permission_checked_on": "target", "reset_caller_instead": True,
+    "clear_keys": False, "clear_sessions": False, "logout_caller": True, "clear_bystander_keys": True,
+    "error_500_on_non_string": True, "ok_body_off_schema": True, "response_content_type": "text/html",
+    "rate_limit_headers": False, "error_type_suffix": False, "user_id_wins": False,
+    "self_by_id_is_self_reset": True, "totp_invalid_available_methods": False, "cache_control_headers": False,
+    "send_reset_email": False, "server_version": "7.1.0",
+}
+
+# Reviewed by hand: each set is the switch's own deviation plus its direct consequences in the probes
+# (e.g. no 2FA check also means a wrong code is no longer answered totp-invalid).
+AFFECTS: dict[str, set[str]] = {
+    "auth_checked_first": {'lookup_before_auth'},
+    "unauthenticated_status": {'unauth_status'},
+    "unauthenticated_message": {'unauth_body'},
+    "unauthenticated_body_7x": {'unauth_body'},
+    "unauthenticated_delay": {'unauth_delayed'},
+    "wrong_method_status": {'wrong_method'},
+    "two_factor_checked": {'backup_second', 'code_step_-3', 'code_step_2', 'fallback_plain', 'no_code',
+        'second_call_without_code', 'wrong_code', 'wrong_code_detail_keys', 'wrong_code_text'},
+    "accept_any_code": {'backup_second', 'code_step_-3', 'code_step_2', 'fallback_plain', 'wrong_code',
+        'wrong_code_detail_keys', 'wrong_code_text'},
+    "totp_window": {'code_step_-1', 'code_step_1'},
+    "accept_stale_codes": {'code_step_-3'},
+    "remember_me_minutes": {'backup_second', 'second_call_without_code'},
+    "backup_codes_single_use": {'backup_second'},
+    "password_fallback_accepts_plain": {'fallback_plain'},
+    "lookup_before_permission": {'unprivileged_unknown'},
+    "username_ignores_case": {'username_upper'},
+    "blank_id_means_self": {'blank_id'},
+    "check_permission": {'not_allowed_text', 'target_untouched', 'unprivileged_existing', 'unprivileged_on_admin',
+        'unprivileged_self_by_id'},
+    "permission_checked_on": {'both_keys_resets', 'both_status', 'notice_mails', 'ok_body', 'ok_status',
+        'target_keys_gone', 'target_logged_out', 'unprivileged_on_admin', 'username_upper'},
+    "reset_caller_instead": {'both_keys_resets', 'caller_keys_kept', 'caller_logged_in', 'target_keys_gone',
+        'target_logged_out'},
+    "clear_keys": {'both_keys_resets', 'self_keys_gone', 'target_keys_gone'},
+    "clear_sessions": {'self_logged_out', 'target_logged_out'},
+    "logout_caller": {'caller_logged_in'},
+    "clear_bystander_keys": {'both_keys_resets', 'bystander_keys_kept', 'caller_keys_kept'},
+    "error_500_on_non_string": {'non_string'},
+    "ok_body_off_schema": {'ok_body'},
+    "response_content_type": {'content_type'},
+    "rate_limit_headers": {'ratelimit_headers'},
+    "error_type_suffix": {'not_allowed_text', 'wrong_code_text'},
+    "user_id_wins": {'both_keys_resets'},
+    "self_by_id_is_self_reset": {'unprivileged_self_by_id'},
+    "totp_invalid_available_methods": {'wrong_code_detail_keys'},
+    "cache_control_headers": {'cache_control'},
+    "send_reset_email": {'notice_mails'},
+    "server_version": {'version'},
+}
+
+
+def observe(behaviour: Behaviour) -> dict[str, Any]:
+    # Sequential on purpose: a mutant such as clear_bystander_keys touches other probes' users.
+    with start(behaviour, SETTINGS) as server:
+        api = Api(server.url, server.store)
+        facts: dict[str, Any] = {}
+        for probe in PROBES:
+            facts.update(probe(api))
+    return facts
+
+
+@pytest.fixture(scope="module")
+def baseline() -> dict[str, Any]:
+    return observe(Behaviour())
+
+
+def test_every_switch_has_a_flip_and_a_declared_effect() -> None:
+    assert set(FLIPS) == set(switch_names())
+    assert set(AFFECTS) == set(FLIPS)
+    assert all(AFFECTS.values())
+
+
+def test_baseline_is_real_behaviour(baseline: dict[str, Any]) -> None:
+    assert baseline["unauth_status"] == 401 and baseline["no_code"] == "totp-required"
+    assert baseline["ok_status"] == 200 and baseline["ok_body"] == '{"success":true}'
+    assert baseline["unprivileged_unknown"] == "error-invalid-user" and baseline["unprivileged_existing"] == 400
+    assert baseline["code_step_-3"] == "totp-invalid" and baseline["code_step_1"] == "error-invalid-user"
+
+
+@pytest.mark.parametrize("name", sorted(FLIPS))
+def test_switch_changes_exactly_its_behaviour(baseline: dict[str, Any], name: str) -> None:
+    flipped = observe(dataclasses.replace(Behaviour(), **{name: FLIPS[name]}))
+    changed = {k for k in baseline if baseline[k] != flipped[k]}
+    assert changed == AFFECTS[name], {k: (baseline[k], flipped[k]) for k in changed | AFFECTS[name]}
