@@ -1,0 +1,292 @@
+"""One property run: provision the caller and users, build the schemathesis schema, send and judge cases."""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+import schemathesis
+from schemathesis.checks import CheckContext
+from schemathesis.config import HealthCheck
+from schemathesis.core import NotSet
+from schemathesis.engine.run import PhaseName
+from schemathesis.generation import GenerationMode
+
+from ..actors import Actor
+from ..client import Client
+from ..config import Settings
+from ..errors import HarnessError, TargetError
+from ..paths import SPEC_PATH
+from ..provisioning import Provisioner
+from ..redact import redact
+from ..results import PropertyStats
+from ..targets import Target, probe_two_factor
+from .caller import CODE_HEADER, PropertyCaller, make_auth_provider
+from .checks import build_checks, judge
+from .explicit import ExplicitCase, explicit_cases
+from .ledger import Finding, Ledger
+from .safety import USER_ID_HEADER, GuardedSession, NameMapper, PoolUser, UnsafeRequest, js_blank
+
+POOL_SIZE = 3  # disposable users generated requests may name (and so reset)
+BYSTANDERS = 2  # disposable users no generated request may name: their keys and sessions must survive
+TEXT_LIMIT = 2000
+
+
+def _content_type(response: Any) -> str:
+    for name, values in response.headers.items():
+        if name.lower() == "content-type":
+            return values[0] if isinstance(values, list) and values else str(values)
+    return "no content type"
+
+
+@dataclass
+class Exploration:
+    """Everything one property run needs, shared by the exploring test and the per-requirement tests."""
+
+    settings: Settings
+    target: Target
+    client: Client
+    provisioner: Provisioner
+    caller: PropertyCaller
+    pool: list[Actor]
+    bystanders: list[Actor]
+    mapper: NameMapper
+    session: GuardedSession
+    two_factor: bool | None
+    ledger: Ledger = field(default_factory=Ledger)
+    enforced: set[str] = field(default_factory=set)  # ignored_auth: operations proven to enforce auth
+    explicit: dict[int, ExplicitCase] = field(default_factory=dict)
+    admin_keys: str | None = None  # digest of the configured admin's keys before the run
+
+    # -- setup -----------------------------------------------------------------------------------
+    @classmethod
+    def provision(cls, settings: Settings, target: Target, client: Client, provisioner: Provisioner) -> Exploration:
+        caller = PropertyCaller(provisioner.create_user("admin", totp=True, keys=False))
+        pool = [provisioner.create_user("user", keys=True) for _ in range(POOL_SIZE)]
+        bystanders = [provisioner.create_user("user", keys=True) for _ in range(BYSTANDERS)]
+        mapper = NameMapper(run=provisioner.prefix, pool=tuple(PoolUser(a.id, a.username) for a in pool))
+        session = GuardedSession(mapper)
+        session.verify = settings.ca_bundle or settings.verify_tls
+        two_factor = probe_two_factor(client, caller.actor)  # no code, a name that cannot exist: no effect
+        seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(2**32)
+        ledger = Ledger(seed=seed, examples=settings.examples)
+        run = cls(settings=settings, target=target, client=client, provisioner=provisioner, caller=caller,
+                  pool=pool, bystanders=bystanders, mapper=mapper, session=session, two_factor=two_factor,
+                  ledger=ledger)
+        run.admin_keys = run._admin_keys_digest()
+        return run
+
+    def build_schema(self) -> Any:
+        """The schemathesis schema: N examples, the seed, both generation modes, no example database."""
+        schema = schemathesis.openapi.from_path(str(SPEC_PATH))
+        verify: bool | str = self.settings.ca_bundle or self.settings.verify_tls
+        schema.config.update(base_url=self.target.url, request_timeout=self.settings.timeout, tls_verify=verify,
+                             suppress_health_check=[HealthCheck.all])
+        # database "none": nothing replays between runs, so the same seed gives the same requests.
+        schema.config.generation.update(max_examples=self.settings.examples, database="none",
+                                        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+        schema.config.seed = self.ledger.seed
+        schema.auth(refresh_interval=None)(make_auth_provider(self.caller))
+
+        # Hooks must be plain functions (schemathesis tags them with attributes).
+        def map_case(context: Any, case: Any) -> Any:
+            """Safety: every generated user reference becomes a pool user or a never-matching name."""
+            self.sanitize(case)
+            return case
+
+        def before_add_examples(context: Any, examples: list[Any]) -> None:
+            """Append the hand-picked raw-body, media-type and header cases."""
+            for spec in explicit_cases(self.mapper):
+                case = context.operation.Case(body=spec.body, media_type="application/json",
+                                              headers=dict(spec.headers))
+                self.explicit[id(case)] = spec
+                examples.append(case)
+
+        schema.hook(map_case)
+        schema.hook(before_add_examples)
+        return schema
+
+    def sanitize(self, case: Any) -> None:
+        """Map every user reference a generated case carries (body of any type, query, X-User-Id)."""
+        body = case.body
+        if isinstance(body, (bytes, str)):
+            case.body = self.mapper.map_raw(body)
+        elif not isinstance(body, NotSet):
+            case.body = self.mapper.map_body(body)
+        if isinstance(case.query, dict) and case.query:
+            case.query = self.mapper.map_body(case.query)
+        headers = case.headers
+        if headers and not case._has_explicit_auth:
+            for name in list(headers):
+                value = headers[name]
+                if name.lower() == USER_ID_HEADER and isinstance(value, str) and not js_blank(value) \
+                        and not self.mapper.allowed(value):
+                    headers[name] = self.mapper.nobody(value, tail=False)
+
+    # -- one case ----------------------------------------------------------------------------------
+    def run_case(self, case: Any) -> None:
+        """Send one generated case as the property caller and file each failed check under its ID."""
+        if self.ledger.harness_error:
+            return  # the run already cannot be judged: send nothing more
+        self.ledger.cases += 1
+        try:
+            self._prepare(case)
+            response = case.call(session=self.session, timeout=self.settings.timeout,
+                                 verify=self.session.verify)
+        except UnsafeRequest as exc:
+            self.ledger.fail_run(str(exc))
+            return
+        except requests.RequestException as exc:
+            self.ledger.fail_run(f"network error during the property run: {type(exc).__name__}: {exc}")
+            return
+        self.ledger.statuses[response.status_code] += 1
+        had_auth = response.request.headers.get("X-User-Id") == self.caller.id
+        named_pool = self._named_pool_user(response)
+        self.caller.note_answer(response.status_code, had_auth=had_auth, named_pool_user=named_pool)
+        self._judge(case, response)
+
+    def _prepare(self, case: Any) -> None:
+        self.sanitize(case)
+        spec = self.explicit.get(id(case))
+        if spec is not None:
+            spec.apply(case, self.caller, self.pool)
+        elif case._has_explicit_auth:
+            self.caller.apply(case)  # fresh token (after a self-reset) and fresh code, right before sending
+        self.session.caller_ids = {self.caller.id}
+
+    def _named_pool_user(self, response: Any) -> bool:
+        from .checks import sent_json_body  # local: checks imports safety only
+
+        _, body = sent_json_body(response)
+        if not isinstance(body, dict):
+            return False
+        return any(isinstance(body.get(k), str) and self.mapper.pool_user(body[k]) is not None
+                   for k in ("userId", "username", "user"))
+
+    def _context(self, case: Any) -> CheckContext:
+        meta = case._meta
+        phase = PhaseName.from_str(meta.phase.name.value) if meta is not None else None
+        schema = case.operation.schema
+        return CheckContext(
+            override=case._override, auth=None, headers=None,
+            config=schema.config.checks_config_for(operation=case.operation, phase=phase.value if phase else None),
+            transport_kwargs={"base_url": self.target.url, "timeout": self.settings.timeout,
+                              "verify": self.session.verify},
+            response_checks=None, phase=phase, auth_enforced_operations=self.enforced)
+
+    def _judge(self, case: Any, response: Any) -> None:
+        checks = build_checks(self.mapper, self.two_factor)
+        try:
+            failures = judge(case, response, self._context(case), checks)
+        except UnsafeRequest as exc:
+            self.ledger.fail_run(str(exc))
+            return
+        except requests.RequestException as exc:  # a check's own probe request failed
+            self.ledger.fail_run(f"network error in a check's probe request: {type(exc).__name__}: {exc}")
+            return
+        if 400 <= response.status_code < 500:
+            self._note_undocumented(response)
+        for requirement, name, failure in failures:
+            self.ledger.add(self._finding(requirement, name, failure, case, response))
+
+    def _note_undocumented(self, response: Any) -> None:
+        try:
+            body = json.loads(response.content or b"")
+        except (ValueError, RecursionError):
+            return
+        if isinstance(body, dict) and response.status_code == 400 and "errorType" not in body:
+            # Well-formed but undocumented (e.g. the leaked TypeError): a SHOULD-level note, never a failure.
+            self.ledger.note(f"undocumented 400 error: {str(body.get('error'))[:160]}")
+
+    def _finding(self, requirement: str, name: str, failure: Any, case: Any, response: Any) -> Finding:
+        request = response.request
+        body = request.body or b""
+        body_text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+        headers = "\n".join(f"{k}: {v}" for k, v in request.headers.items())
+        req_text = f"{request.method} {request.url}\n{headers}\n\n{body_text[:TEXT_LIMIT]}"
+        resp_text = (f"{response.status_code} {_content_type(response)}\n"
+                     f"{(response.content or b'').decode('utf-8', 'replace')[:TEXT_LIMIT]}")
+        try:
+            curl = case.as_curl_command(headers=dict(request.headers), verify=bool(self.session.verify))
+        except Exception as exc:  # a curl line is a convenience: never lose the finding over it
+            curl = f"(no curl line: {type(exc).__name__})"
+        return Finding(requirement=requirement, check=name, title=str(failure.title),
+                       message=redact(str(failure.message)), request=redact(req_text), response=redact(resp_text),
+                       curl=redact(curl), size=len(body) + len(request.url or ""))
+
+    # -- after the run -----------------------------------------------------------------------------
+    def finish(self, run_stats: PropertyStats | None) -> None:
+        """Check the bystanders (SCHEMA-04) and record the run's statistics."""
+        try:
+            if not self.ledger.harness_error:
+                self._check_bystanders()
+        finally:
+            self.ledger.finished = True
+            if run_stats is not None:
+                run_stats.cases = self.ledger.cases
+                run_stats.failures = self.ledger.failure_count
+                run_stats.seed = self.ledger.seed
+                run_stats.examples = self.ledger.examples
+
+    def named_users(self) -> set[str]:
+        return {u.id for _, v in self.session.sent if (u := self.mapper.pool_user(v)) is not None}
+
+    def _check_bystanders(self) -> None:
+        named = self.named_users()
+        untouched = self.bystanders + [a for a in self.pool if a.id not in named]
+        for actor in untouched:
+            problems = self._intact_problems(actor)
+            if problems:
+                role = "bystander" if actor in self.bystanders else "never-named pool user"
+                self.ledger.add(Finding(
+                    requirement="SCHEMA-04", check="bystanders_intact",
+                    title=f"a user no generated request named lost {' and '.join(problems)}",
+                    message=f"{role} {actor.username}: " + ", ".join(problems), request="(after the run)",
+                    response="", curl="", size=0))
+        digest = self._admin_keys_digest()
+        if self.admin_keys is not None and digest != self.admin_keys:
+            self.ledger.add(Finding(requirement="SCHEMA-04", check="bystanders_intact",
+                                    title="the configured admin's keys or session changed during the run",
+                                    message="the admin was never named, yet its keys/session changed",
+                                    request="(after the run)", response="", curl="", size=0))
+
+    def _intact_problems(self, actor: Actor) -> list[str]:
+        problems = []
+        if self.provisioner.me(actor).status_code != 200:
+            problems.append("its session")
+            actor.relogin()  # a fresh session to read the keys with
+        resp = self.provisioner.fetch_keys(actor)
+        try:
+            body = resp.json()
+        except ValueError:
+            raise TargetError(f"e2e.fetchMyKeys as {actor.username}: HTTP {resp.status_code}, not JSON") from None
+        if actor.keys is not None and (body.get("public_key"), body.get("private_key")) != actor.keys:
+            problems.append("its E2E keys")
+        return problems
+
+    def _admin_keys_digest(self) -> str | None:
+        admin = self.provisioner.admin
+        me = self.provisioner.me(admin)
+        keys = self.provisioner.fetch_keys(admin)
+        if keys.status_code != 200:
+            return None
+        try:
+            body = keys.json()
+        except ValueError:
+            return None
+        material = json.dumps([me.status_code, body.get("public_key"), body.get("private_key")])
+        return hashlib.sha256(material.encode()).hexdigest()
+
+    def cleanup(self) -> None:
+        failures = []
+        for actor in [self.caller.actor, *self.pool, *self.bystanders]:
+            try:
+                self.provisioner.delete_user(actor)
+            except HarnessError as exc:
+                failures.append(str(exc))
+        self.session.close()
+        if failures:
+            raise HarnessError(redact("property-run cleanup: " + "; ".join(failures)))
