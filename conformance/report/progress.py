@@ -65,12 +65,13 @@ class Progress:
                 exp = self._collector.expectations.applicable(rid, self._server_version(), date.today())
             status, reason = requirement_status(catalogue[rid], self._results[rid], strict=self._strict,
                                                 expectation=exp)
+            head, _, tail = reason.partition(": ")
+            reason = tail if "::" in head else reason  # the nodeid is in the report; keep the line short
             detail = catalogue[rid].statement if status == "pass" or not reason else reason
             if status == "error":
                 # A broken setup errors every test the same way: say it once, then "same as above".
-                cause = reason.split(": ", 1)[-1]
-                detail = "(same error as above)" if cause == self._last_error else cause
-                self._last_error = cause
+                detail = "(same error as above)" if reason == self._last_error else reason
+                self._last_error = reason
             self._line(first_line(f"{status.upper():<6} {rid:<10} {detail}", WIDTH))
 
     def _server_version(self) -> str | None:

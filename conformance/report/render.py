@@ -88,8 +88,14 @@ def _context(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: Stands for the embedded server's URL in report.md: its port changes every run.
+EMBEDDED_URL = "<embedded-server-url>"
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     text = _env(False).get_template("report.md.j2").render(**_context(report))
+    if report["target"]["embedded"] and report["target"]["url"].startswith("http"):
+        text = text.replace(report["target"]["url"], EMBEDDED_URL)
     # Collapse the blank-line runs Jinja's block tags leave, so the file reads cleanly.
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 

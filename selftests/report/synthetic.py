@@ -27,18 +27,19 @@ def result(rid: str | tuple[str, ...], outcome: str = "passed", *, name: str | N
                       message=message, doc=f"The rule of {first}.", evidence=evidence)
 
 
-def exchange(status: int = 400, note: str = "") -> Evidence:
+def exchange(status: int = 400, note: str = "", url: str = "http://127.0.0.1:41234") -> Evidence:
     return Evidence(
-        request=f"POST http://127.0.0.1:41234/api/v1/users.resetE2EKey\nx-user-id: u1\nx-auth-token: ***\n\n{{\"userId\": \"x{note}\"}}",
+        request=f"POST {url}/api/v1/users.resetE2EKey\nx-user-id: u1\nx-auth-token: ***\n\n{{\"userId\": \"x{note}\"}}",
         response=f"{status} application/json\n{{\"success\": false, \"errorType\": \"totp-required\"}}",
-        curl="curl -X POST 'http://127.0.0.1:41234/api/v1/users.resetE2EKey' -H 'x-auth-token: ***'",
+        curl=f"curl -X POST '{url}/api/v1/users.resetE2EKey' -H 'x-auth-token: ***'",
     )
 
 
-def mixed_results() -> list[TestResult]:
+def mixed_results(url: str = "http://127.0.0.1:41234") -> list[TestResult]:
     """One requirement per status, plus passes for every other requirement."""
     special = {
-        "AUTH-02": [result("AUTH-02", "failed", message="expected 401, got 200 | see body\n```\n{}", evidence=(exchange(200),))],
+        "AUTH-02": [result("AUTH-02", "failed", message="expected 401, got 200 | see body\n```\n{}",
+                           evidence=(exchange(200, url=url),))],
         "TFA-07": [result("TFA-07", "failed", message="code of the previous step refused")],
         "TFA-08": [result("TFA-08", "skipped", message="2FA is not enforced on this target")],
         "TFA-09": [result("TFA-09", "error", message="ProvisioningError: cannot create user")],
@@ -48,7 +49,7 @@ def mixed_results() -> list[TestResult]:
     for req in load_catalogue():
         if req.id == "RATE-01":
             continue  # "no test ran"
-        out.extend(special.get(req.id, [result(req.id, "passed", evidence=(exchange(),))]))
+        out.extend(special.get(req.id, [result(req.id, "passed", evidence=(exchange(url=url),))]))
     return out
 
 

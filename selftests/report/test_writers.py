@@ -47,11 +47,13 @@ def test_schema_rejects_a_wrong_status():
 
 def test_markdown_is_byte_identical_for_identical_outcomes():
     a = mixed_report(run=run_info(url="http://127.0.0.1:41234", started="2025-06-01T10:00:00+00:00"))
-    slow = [r.__class__(**{**r.__dict__, "duration_s": r.duration_s * 7 + 1}) for r in mixed_results()]
+    other_port = mixed_results(url="http://127.0.0.1:50999")
+    slow = [r.__class__(**{**r.__dict__, "duration_s": r.duration_s * 7 + 1}) for r in other_port]
     b = mixed_report(run=run_info(url="http://127.0.0.1:50999", started="2025-06-02T23:59:59+00:00",
                                   finished="2025-06-03T00:30:00+00:00"), results=slow)
     assert render_all(a)["report.md"] == render_all(b)["report.md"]
     assert render_all(a)["report.json"] != render_all(b)["report.json"]  # the JSON keeps times and the port
+    assert "<embedded-server-url>/api/v1/users.resetE2EKey" in render_all(a)["report.md"]
 
 
 def test_markdown_first_line_names_the_target():
