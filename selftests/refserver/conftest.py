@@ -1,6 +1,7 @@
 """Fixtures: live reference servers (limiter off for most tests, a default one for the limiter)."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,6 +16,28 @@ NO_LIMIT = {"API_Enable_Rate_Limiter": "false"}
 
 def start(behaviour: Behaviour | None = None, settings: dict[str, str] | None = None, **kw: Any) -> RefServer:
     return serve_in_thread(**ADMIN, behaviour=behaviour, settings=settings, **kw)
+
+
+class _ErrorLog(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def no_internal_errors() -> Iterator[None]:
+    """Fail any test during which the refserver logged an internal error (a hidden 5xx)."""
+    handler = _ErrorLog()
+    logger = logging.getLogger("refserver")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+    assert not handler.records, [r.getMessage() for r in handler.records]
 
 
 @pytest.fixture(scope="session")

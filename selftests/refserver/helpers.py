@@ -67,8 +67,9 @@ class User:
 class Api:
     """A requests session against one server; `admin` is logged in lazily."""
 
-    def __init__(self, url: str, store: Any = None) -> None:
+    def __init__(self, url: str, store: Any = None, admin: dict[str, str] | None = None) -> None:
         self.url = url
+        self.admin_creds = admin or ADMIN
         self.store = store  # the server's Store: only for reading the e-mail outbox
         self.http = requests.Session()
         self._admin: User | None = None
@@ -94,11 +95,12 @@ class Api:
     @property
     def admin(self) -> User:
         if self._admin is None:
-            r = self.login(ADMIN["admin_username"], ADMIN["admin_password"])
+            c = self.admin_creds
+            r = self.login(c["admin_username"], c["admin_password"])
             assert r.status_code == 200, r.text
             d = r.json()["data"]
-            self._admin = User(d["userId"], ADMIN["admin_username"], ADMIN["admin_password"],
-                               ADMIN["admin_email"], d["authToken"], ["admin"])
+            self._admin = User(d["userId"], c["admin_username"], c["admin_password"], c["admin_email"],
+                               d["authToken"], ["admin"])
         return self._admin
 
     def relogin(self, u: User) -> User:
