@@ -81,12 +81,14 @@ def render_junit(report: dict[str, Any]) -> str:
 
 
 def render_all(report: dict[str, Any]) -> dict[str, str]:
-    """File name → text. Every text goes through `redact()` once more (defence in depth)."""
+    """File name → text. Every string is redacted before rendering (escaping, e.g. `&` → `&amp;`,
+    would hide a secret from a later pass) and every rendered text once more (defence in depth)."""
+    clean = redact_tree(report)
     return {
-        "report.json": render_json(report),
-        "report.md": redact(render_markdown(report)),
-        "report.html": redact(render_html(report)),
-        "junit.xml": redact(render_junit(report)),
+        "report.json": render_json(clean),
+        "report.md": redact(render_markdown(clean)),
+        "report.html": redact(render_html(clean)),
+        "junit.xml": redact(render_junit(clean)),
     }
 
 
