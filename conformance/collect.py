@@ -67,7 +67,11 @@ def _combine(nodeid: str, phases: list[dict[str, Any]]) -> TestResult:
     """setup decides unless it passed; then call; a failing teardown (cleanup) makes it an error."""
     by_when = {p["when"]: p for p in phases}
     first = by_when.get("setup") or phases[0]
-    main = first if first["outcome"] != "passed" else by_when.get("call", first)
+    # pytest's subtests report extra "call" phases under the same nodeid: the worst one decides.
+    calls = [p for p in phases if p["when"] == "call"]
+    worst = [p for p in calls if p["outcome"] in ("error", "failed")]
+    call = min(worst, key=lambda p: p["outcome"] != "error") if worst else (calls[-1] if calls else first)
+    main = first if first["outcome"] != "passed" else call
     outcome, message = main["outcome"], main["message"]
     teardown = by_when.get("teardown")
     if teardown and teardown["outcome"] == "error":

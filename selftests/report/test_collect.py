@@ -60,6 +60,13 @@ def test_unexpected_exception():
 
 def test_untagged():
     pass
+
+@pytest.mark.requirement("TFA-02")
+def test_with_a_failing_subtest(subtests):
+    with subtests.test(msg="first"):
+        pass
+    with subtests.test(msg="second"):
+        assert False, "subtest two broke"
 '''
 
 
@@ -101,7 +108,8 @@ def test_each_test_is_classified(inner_run):
     assert {k: v.outcome for k, v in by.items()} == {
         "test_passes": "passed", "test_contract_failure": "failed", "test_harness_error_in_test": "error",
         "test_fixture_error": "error", "test_skipped": "skipped", "test_teardown_error": "error",
-        "test_unexpected_exception": "error", "test_untagged": "passed"}
+        "test_unexpected_exception": "error", "test_untagged": "passed",
+        "test_with_a_failing_subtest": "failed"}
     assert by["test_contract_failure"].requirement_ids == ("AUTH-02", "AUTH-03")
     assert by["test_passes"].doc == "The documented rule of AUTH-01."
     assert by["test_skipped"].message == "2FA is off on this target"
@@ -109,6 +117,7 @@ def test_each_test_is_classified(inner_run):
     assert "setup:" in by["test_fixture_error"].message and "connection refused" in by["test_fixture_error"].message
     assert "cleanup failed" in by["test_teardown_error"].message
     assert "KeyError" in by["test_unexpected_exception"].message
+    assert "subtest two broke" in by["test_with_a_failing_subtest"].message
 
 
 def test_messages_are_redacted_and_evidence_is_per_test(inner_run):
