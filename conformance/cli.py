@@ -129,9 +129,9 @@ def _why_error(report: dict[str, Any]) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
-    from .collect import summary_line
     from .expectations import load_expectations
     from .report.progress import Progress
+    from .report.render import summary_line
 
     for secret in (args.admin_password, args.admin_totp_secret):
         register_secret(secret)
@@ -143,7 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     report_dir = settings.report_dir or str(Path("reports") / target_slug(
         settings.url, settings.refserver_mutant, settings.refserver_profile))
     stdout = sys.stdout
-    progress = Progress(stdout, quiet=bool(settings.quiet))
+    progress = Progress(stdout, quiet=bool(settings.quiet), compact=not args.pytest_output)
     captured = io.StringIO()
     pytest_args = _pytest_args(args, report_dir)
     if args.pytest_output:
@@ -158,7 +158,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         lines = [ln for ln in captured.getvalue().splitlines() if ln.strip()]
         detail = progress.internal_error or (lines[-1].strip() if lines else f"pytest exited with code {int(code)}")
         return _fail(f"could not judge: {detail}")
-    print(summary_line(report, progress.paths), file=stdout)
+    if not args.pytest_output:  # with pytest's output, the collector has printed it already
+        print(summary_line(report, progress.paths), file=stdout)
     if progress.write_error:
         return _fail(progress.write_error)
     verdict = report["verdict"]

@@ -17,6 +17,7 @@ from .expectations import NONE, Expectations, load_expectations
 from .paths import SPEC_PATH
 from .redact import redact
 from .report import build_report, write_reports
+from .report.render import summary_line
 from .report.build import first_line
 from .results import Evidence, RunInfo, TestResult
 from .stash import RUN_KEY, SETTINGS_KEY, TARGET_KEY
@@ -234,12 +235,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             collector.paths = write_reports(report, report_dir)
         except OSError as exc:
             collector.write_error = redact(f"cannot write reports to {report_dir}: {exc.strerror or exc}")
-
-
-def summary_line(report: dict[str, Any], paths: list[Path]) -> str:
-    counts = ", ".join(f"{n} {s}" for s, n in report["summary"]["statuses"].items() if n)
-    where = f" — reports: {', '.join(str(p) for p in paths)}" if paths else ""
-    return redact(f"rc-conformance: verdict {report['verdict'].upper()} ({counts}){where}")
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -18,9 +18,10 @@ WIDTH = 120
 class Progress:
     """A pytest plugin object passed to `pytest.main(plugins=[...])` by the CLI."""
 
-    def __init__(self, stream: TextIO, quiet: bool = False) -> None:
+    def __init__(self, stream: TextIO, quiet: bool = False, compact: bool = True) -> None:
         self.stream = stream
-        self.quiet = quiet
+        self.quiet = quiet or not compact  # not compact: pytest's own output is shown instead
+        self.compact = compact
         self.report: dict[str, Any] | None = None
         self.paths: list[Any] = []
         self.write_error = ""
@@ -82,7 +83,9 @@ class Progress:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_report_teststatus(self, report: Any, config: pytest.Config):
-        category, _letter, _word = yield
+        category, letter, word = yield
+        if not self.compact:
+            return category, letter, word
         return category, "", ""  # keep pytest's counting, drop its dots: our lines replace them
 
     def pytest_internalerror(self, excrepr: Any, excinfo: pytest.ExceptionInfo[BaseException]) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 
 import jinja2
 
+from ..redact import redact
 from .build import OUTCOMES, STATUSES
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -107,3 +108,9 @@ def render_html(report: dict[str, Any]) -> str:
 def render_template(name: str, autoescape: bool, **context: Any) -> str:
     """Render another template in templates/ (used by compare)."""
     return _env(autoescape).get_template(name).render(icons=ICONS, colours=COLOURS, statuses=STATUSES, **context)
+
+
+def summary_line(report: dict[str, Any], paths: list[Path]) -> str:
+    counts = ", ".join(f"{n} {s}" for s, n in report["summary"]["statuses"].items() if n)
+    where = f" — reports: {', '.join(str(p) for p in paths)}" if paths else ""
+    return redact(f"rc-conformance: verdict {report['verdict'].upper()} ({counts}){where}")
