@@ -169,7 +169,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import build_matrix, load_report, render_compare_html, render_compare_md, write_compare
+    from .compare import build_matrix, load_report, render_compare_md, write_compare
 
     try:
         reports = [load_report(p) for p in args.reports]
