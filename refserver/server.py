@@ -41,6 +41,7 @@ class RefServer:
             return
         self._stopped = True
         self._server.should_exit = True
+        self._server.force_exit = True  # do not wait on idle keep-alive clients: stop() is final
         self._thread.join(timeout=10)
         self.store.db.close()
         if self._temporary_db:

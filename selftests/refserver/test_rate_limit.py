@@ -55,12 +55,13 @@ def test_bypass_callers_and_unauthenticated_calls_are_not_counted(limited: RefSe
     assert r.headers["x-ratelimit-remaining"] == "9"
 
 
-def test_setup_endpoints_are_not_limited(limited: RefServer) -> None:
+def test_setup_endpoints_and_method_call_are_not_limited(limited: RefServer) -> None:
     api = Api(limited.url, limited.store)
     u = api.create_user()
     for _ in range(15):
         r = api.get("/api/v1/me", user=u)
         assert r.status_code == 200 and "x-ratelimit-limit" not in r.headers
+        assert "error" in api.method_call(u, "2fa:validateTempToken", ["123456"])
 
 
 def test_window_is_fixed_and_resets() -> None:

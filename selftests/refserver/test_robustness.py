@@ -83,7 +83,8 @@ def test_malformed_input_never_5xx(api: Api, make_user, name: str, raw: bytes, h
 
 def test_odd_headers_and_paths_never_5xx(api: Api, make_user) -> None:
     u = make_user(totp=True)
-    cases = [{"X-User-Id": "\u00ff" * 3, "X-Auth-Token": "\u00fe"}, {"X-User-Id": u.id, "X-Auth-Token": "a" * 10000},
+    cases = [{"X-User-Id": "\u00ff" * 3, "X-Auth-Token": "\u00fe"},
+             {"X-User-Id": u.id, "X-Auth-Token": "a" * 10000},
              {**u.headers(), "x-2fa-code": "9" * 500}, {**u.headers(), "x-2fa-code": "1" * 8},
              {**u.headers(), "x-2fa-method": "x" * 300, "x-2fa-code": "123456"}]
     for h in cases:

@@ -7,7 +7,8 @@ import pytest
 
 from .helpers import RESET, Api, totp_code
 
-FORBIDDEN = {"success": False, "error": "User does not have the permissions required for this action [error-unauthorized]"}
+FORBIDDEN = {"success": False,
+             "error": "User does not have the permissions required for this action [error-unauthorized]"}
 
 
 def test_login_by_username_email_and_user_key(api: Api, make_user) -> None:
@@ -71,13 +72,16 @@ def test_me_shows_profile_and_totp_flag(api: Api, make_user) -> None:
 def test_users_create_rules(api: Api, make_user) -> None:
     admin = api.admin
     base = {"email": "dup1@example.test", "name": "Dup", "password": "x", "username": "dupuser1"}
-    assert api.post("/api/v1/users.create", user=admin, json=base).status_code == 200
+    created = api.post("/api/v1/users.create", user=admin, json=base)
+    assert created.status_code == 200 and created.json()["user"]["roles"] == ["user"]  # default role
     r = api.post("/api/v1/users.create", user=admin, json={**base, "email": "other@example.test"})
     assert r.status_code == 400 and r.json()["errorType"] == "error-field-unavailable"
     assert r.json()["error"].endswith("[error-field-unavailable]")
-    r = api.post("/api/v1/users.create", user=admin, json={**base, "username": "DUPUSER1x", "email": "DUP1@example.test"})
+    r = api.post("/api/v1/users.create", user=admin,
+                 json={**base, "username": "DUPUSER1x", "email": "DUP1@example.test"})
     assert r.json()["errorType"] == "error-field-unavailable"
-    r = api.post("/api/v1/users.create", user=admin, json={**base, "username": "n2", "email": "n2@e.test", "bogus": 1})
+    r = api.post("/api/v1/users.create", user=admin,
+                 json={**base, "username": "n2", "email": "n2@e.test", "bogus": 1})
     assert r.status_code == 400 and r.json()["errorType"] == "invalid-params"
     r = api.post("/api/v1/users.create", user=admin, json={"name": "a", "password": "b", "username": "c"})
     assert r.status_code == 400 and "email" in r.json()["error"]
@@ -99,8 +103,8 @@ def test_users_delete_info_list(api: Api, make_user) -> None:
     assert r.status_code == 400 and r.json() == {"success": False, "error": "User not found."}
     r = api.post("/api/v1/users.delete", user=v, json={"userId": u.id})
     assert r.status_code == 403 and r.json() == FORBIDDEN
-    assert api.post("/api/v1/users.delete", user=api.admin, json={"username": u.username,
-                                                                   "confirmRelinquish": True}).json() == {"success": True}
+    r = api.post("/api/v1/users.delete", user=api.admin, json={"username": u.username, "confirmRelinquish": True})
+    assert r.json() == {"success": True}
     assert api.get(f"/api/v1/users.info?userId={u.id}", user=v).status_code == 400
     assert api.me_status(u) == 401
     page = api.get("/api/v1/users.list?count=2&offset=1", user=api.admin).json()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -76,7 +77,7 @@ AFFECTS: dict[str, set[str]] = {
 
 
 def observe(behaviour: Behaviour) -> dict[str, Any]:
-    # Sequential on purpose: a mutant such as clear_bystander_keys touches other probes' users.
+    # Probes run one after another on purpose: clear_bystander_keys touches other probes' users.
     with start(behaviour, SETTINGS) as server:
         api = Api(server.url, server.store)
         facts: dict[str, Any] = {}
@@ -88,6 +89,15 @@ def observe(behaviour: Behaviour) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def baseline() -> dict[str, Any]:
     return observe(Behaviour())
+
+
+@pytest.fixture(scope="module")
+def flipped() -> dict[str, dict[str, Any]]:
+    """All one-switch servers observed up front, a few at a time (each server is independent)."""
+    names = sorted(FLIPS)
+    with ThreadPoolExecutor(4) as pool:
+        facts = pool.map(lambda n: observe(dataclasses.replace(Behaviour(), **{n: FLIPS[n]})), names)
+        return dict(zip(names, facts))
 
 
 def test_every_switch_has_a_flip_and_a_declared_effect() -> None:
@@ -104,7 +114,8 @@ def test_baseline_is_real_behaviour(baseline: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(FLIPS))
-def test_switch_changes_exactly_its_behaviour(baseline: dict[str, Any], name: str) -> None:
-    flipped = observe(dataclasses.replace(Behaviour(), **{name: FLIPS[name]}))
-    changed = {k for k in baseline if baseline[k] != flipped[k]}
-    assert changed == AFFECTS[name], {k: (baseline[k], flipped[k]) for k in changed | AFFECTS[name]}
+def test_switch_changes_exactly_its_behaviour(baseline: dict[str, Any], flipped: dict[str, dict[str, Any]],
+                                              name: str) -> None:
+    observed = flipped[name]
+    changed = {k for k in baseline if baseline[k] != observed[k]}
+    assert changed == AFFECTS[name], {k: (baseline[k], observed[k]) for k in changed | AFFECTS[name]}
