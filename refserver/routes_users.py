@@ -50,7 +50,8 @@ async def users_create(request: Request) -> Response:
         raise ApiError("error-input-is-not-a-valid-field", f"{username} is not a valid username",
                        {"method": "insertOrUpdateUser", "input": username, "field": "Username"})
     if not EMAIL_RE.match(email):
-        raise ApiError("error-invalid-email", f"Invalid email {email}", {"method": "insertOrUpdateUser", "email": email})
+        raise ApiError("error-invalid-email", f"Invalid email {email}",
+                       {"method": "insertOrUpdateUser", "email": email})
     if not params["name"].strip():
         raise ApiError("error-the-field-is-required", "The field Name is required",
                        {"method": "insertOrUpdateUser", "field": "Name"})
