@@ -18,6 +18,7 @@ from .config import Settings, load_settings
 from .errors import ConfigError, HarnessError, ProvisioningError
 from .provisioning import Provisioner
 from .results import RunInfo
+from .state import RunState
 from .stash import CLIENT_KEY, PROVISIONER_KEY, RUN_KEY, SETTINGS_KEY, TARGET_KEY
 from .targets import Target, open_target, probe_two_factor, stop
 
@@ -185,11 +186,15 @@ def provisioner(pytestconfig: pytest.Config, target: Target, client: Client) -> 
     prov = Provisioner(client, admin_user=target.admin_user, admin_password=target.admin_password,
                        admin_totp_secret=target.admin_totp_secret,
                        allow_config_changes=target.allow_config_changes)
+    if not target.embedded:  # a crash record, so `rc-conformance cleanup` can finish what a kill -9 left
+        prov.journal = RunState.start(target.url, prov.prefix)
     pytestconfig.stash[PROVISIONER_KEY] = prov
     try:
         yield prov
     finally:
         prov.cleanup()  # raises ProvisioningError listing every failure: reported as an error
+        if prov.journal is not None and prov.journal.clean:
+            prov.journal.finish()
 
 
 @pytest.fixture(scope="session")

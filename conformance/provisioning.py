@@ -10,6 +10,7 @@ from typing import Any, Iterator
 import requests
 
 from .actors import Actor, json_body, login
+from .cleanup import signals_deferred
 from .client import Client
 from .errors import ProvisioningError
 from .redact import redact, register_secret
@@ -45,6 +46,8 @@ class Provisioner:
         self._created: dict[str, Actor] = {}  # user id -> actor, in creation order
         self._count = 0
         self._lock = threading.Lock()
+        #: The crash record (conformance.state.RunState) of a live run, set by the plugin; None = no record.
+        self.journal: Any = None
         register_secret(admin_password)
 
     # -- the admin session ---------------------------------------------------------------------
@@ -85,6 +88,8 @@ class Provisioner:
         actor = Actor(id=uid, username=username, password=password, email=email, roles=(role,),
                       verified=verified, client=self.client)
         self._created[uid] = actor
+        if self.journal is not None:
+            self.journal.add_user(uid, username)
         if login_now if login_now is not None else (totp or keys):
             actor.relogin()
         if totp:
@@ -180,6 +185,8 @@ class Provisioner:
         self._as_admin("POST", "users.delete", f"delete user {actor.username}",
                        json={"userId": actor.id, "confirmRelinquish": True})
         self._created.pop(actor.id, None)
+        if self.journal is not None:
+            self.journal.remove_user(actor.id)
 
     def sweep(self) -> list[str]:
         """Delete every user whose username starts with this run's prefix (leftovers of a crash)."""
@@ -201,19 +208,22 @@ class Provisioner:
     def cleanup(self) -> None:
         """Delete everything created, then sweep the prefix; report every failure (never swallow it)."""
         failures: list[str] = []
-        for actor in list(self._created.values()):
-            try:
-                self.delete_user(actor)
-            except Exception as exc:  # keep going: the other users must still be deleted
-                failures.append(str(exc))
-        if self._admin is not None or self._count:
-            try:
-                self.sweep()
-            except Exception as exc:
-                failures.append(f"sweep of {self.prefix}*: {exc}")
+        with signals_deferred(reraise=False):  # a second Ctrl-C must not strand the remaining users
+            for actor in list(self._created.values()):
+                try:
+                    self.delete_user(actor)
+                except Exception as exc:  # keep going: the other users must still be deleted
+                    failures.append(str(exc))
+            if self._admin is not None or self._count:
+                try:
+                    self.sweep()
+                except Exception as exc:
+                    failures.append(f"sweep of {self.prefix}*: {exc}")
         if failures:
+            where = (f"; leftovers are recorded in {self.journal.path}: remove them with "
+                     f"`rc-conformance cleanup --url {self.journal.url}`") if self.journal is not None else ""
             raise ProvisioningError(redact(f"cleanup left users behind ({len(failures)} problem(s)): "
-                                           + "; ".join(failures)))
+                                           + "; ".join(failures) + where))
 
     # -- server configuration (only where allowed) ---------------------------------------------
     @contextmanager
@@ -225,10 +235,16 @@ class Provisioner:
         before = next((p.get("roles") for p in listing.get("update", []) if p.get("_id") == permission), None)
         if before is None:
             raise ProvisioningError(f"permission {permission} not found on the target")
+        after = sorted(set(before) | {role})
+        if self.journal is not None:  # recorded first: a kill during the update still knows the old roles
+            self.journal.permission_changing(permission, list(before), after)
         self._as_admin("POST", "permissions.update", f"grant {permission} to {role}",
-                       json={"permissions": [{"_id": permission, "roles": sorted(set(before) | {role})}]})
+                       json={"permissions": [{"_id": permission, "roles": after}]})
         try:
             yield
         finally:
-            self._as_admin("POST", "permissions.update", f"restore {permission}",
-                           json={"permissions": [{"_id": permission, "roles": list(before)}]})
+            with signals_deferred(reraise=True):  # an interrupt must not land between grant and restore
+                self._as_admin("POST", "permissions.update", f"restore {permission}",
+                               json={"permissions": [{"_id": permission, "roles": list(before)}]})
+                if self.journal is not None:
+                    self.journal.permission_restored(permission)
