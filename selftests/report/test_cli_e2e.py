@@ -19,11 +19,24 @@ ADMIN, PASSWORD = "rcc-e2e-admin", "E2e-Admin-Pa55-word!"
 FILES = {"report.json", "report.md", "report.html", "junit.xml"}
 
 
-def run_cli(cwd, *args, env_extra=None, timeout=240):
+def start_cli(cwd, *args, env_extra=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("RCC_")}
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "conformance", "run", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.Popen([sys.executable, "-m", "conformance", "run", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(proc, timeout=240):
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def run_cli(cwd, *args, env_extra=None, timeout=240):
+    return finish(start_cli(cwd, *args, env_extra=env_extra), timeout)
 
 
 def one_line(stderr: str) -> str:
@@ -36,8 +49,10 @@ def one_line(stderr: str) -> str:
 @pytest.fixture(scope="module")
 def embedded_runs(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("embedded")
-    first = run_cli(cwd, "--seed", "7", "--examples", "5")
-    second = run_cli(cwd, "--seed", "7", "--examples", "5", "--report-dir", "second", "--quiet")
+    # Two independent embedded servers on their own ports: run both at once to halve the wait.
+    procs = [start_cli(cwd, "--seed", "7", "--examples", "5"),
+             start_cli(cwd, "--seed", "7", "--examples", "5", "--report-dir", "second", "--quiet")]
+    first, second = (finish(p) for p in procs)
     return cwd, first, second
 
 
