@@ -7,6 +7,7 @@ from typing import Any, Iterable, Mapping
 
 import requests
 
+from .errors import TargetError
 from .evidence import record
 from .redact import redact
 from .results import Evidence
@@ -104,12 +105,19 @@ def _parse(resp: requests.Response, problems: list[str]) -> Any:
         return None
 
 
-def _judge(resp: requests.Response, what: str, problems: list[str]) -> None:
+def _judge(resp: requests.Response, what: str, problems: list[str], expected_status: int | None = None) -> None:
     """Record the exchange as evidence (pass or fail), then raise one AssertionError listing everything."""
+    __tracebackhide__ = True
     ev = evidence_of(resp)
     record(ev)
     if not problems:
         return
+    if resp.status_code == 429 and expected_status != 429:
+        # The limiter window of this client IP is used up (an earlier run, or other clients): the
+        # answer says nothing about the rule under test, so this is "could not judge", not a failure.
+        raise TargetError(redact(f"rate-limited (HTTP 429) while expecting {what}: the window of this client IP "
+                                 f"is used up (another run within the last minute?); wait and re-run. "
+                                 f"Reproduce: {ev.curl}"))
     req = resp.request
     lines = [f"{req.method} {req.path_url.split('?')[0]} answered {resp.status_code}, expected {what}:"]
     lines += [f"  - {redact(p)}" for p in problems]
@@ -145,6 +153,7 @@ def expect_error(resp: requests.Response, status: int = 400, error_type: str | N
                  details: Mapping[str, Any] | None = None, headers: Iterable[str] = (),
                  schema: bool = True) -> Any:
     """An error answer: status, success false, errorType, exact `error` text, `details` subset, JSON, schema."""
+    __tracebackhide__ = True
     if error_type is ...:
         raise TypeError("expect_error needs error_type (None to leave it unchecked)")
     problems: list[str] = []
@@ -175,12 +184,13 @@ def expect_error(resp: requests.Response, status: int = 400, error_type: str | N
     _check_headers(resp, headers, problems)
     if schema:
         _check_schema(resp, body, problems)
-    _judge(resp, f"{status} {error_type if isinstance(error_type, str) else 'error'}", problems)
+    _judge(resp, f"{status} {error_type if isinstance(error_type, str) else 'error'}", problems, status)
     return body
 
 
 def expect_success(resp: requests.Response, *, headers: Iterable[str] = ()) -> Any:
     """The documented success: 200, JSON `{"success": true}`, valid against the spec."""
+    __tracebackhide__ = True
     problems: list[str] = []
     _check_status(resp, 200, problems)
     body = _parse(resp, problems)
@@ -188,12 +198,13 @@ def expect_success(resp: requests.Response, *, headers: Iterable[str] = ()) -> A
         problems.append(f"success: expected true, got {_field(body, 'success')!r}")
     _check_headers(resp, headers, problems)
     _check_schema(resp, body, problems)
-    _judge(resp, '200 {"success": true}', problems)
+    _judge(resp, '200 {"success": true}', problems, 200)
     return body
 
 
 def expect_unauthorized(resp: requests.Response, *, schema: bool = True) -> Any:
     """The documented 401: `{"status": "error", "message": "You must be logged in to do this."}`."""
+    __tracebackhide__ = True
     problems: list[str] = []
     _check_status(resp, 401, problems)
     body = _parse(resp, problems)
@@ -204,21 +215,23 @@ def expect_unauthorized(resp: requests.Response, *, schema: bool = True) -> Any:
             problems.append(f"message: expected {UNAUTHORIZED_MESSAGE!r}, got {_field(body, 'message')!r}")
     if schema:
         _check_schema(resp, body, problems)
-    _judge(resp, "401 unauthorized", problems)
+    _judge(resp, "401 unauthorized", problems, 401)
     return body
 
 
 def expect_status(resp: requests.Response, status: int, *, json_body: bool = True) -> Any:
     """Only the status (+ a JSON body): for observations on other endpoints, e.g. GET /api/v1/me."""
+    __tracebackhide__ = True
     problems: list[str] = []
     _check_status(resp, status, problems)
     body = _parse(resp, problems) if json_body else None
-    _judge(resp, str(status), problems)
+    _judge(resp, str(status), problems, status)
     return body
 
 
 def expect_json(resp: requests.Response) -> Any:
     """Whatever the status: Content-Type application/json and a parseable JSON body."""
+    __tracebackhide__ = True
     problems: list[str] = []
     body = _parse(resp, problems)
     _judge(resp, "a JSON answer", problems)
@@ -227,6 +240,7 @@ def expect_json(resp: requests.Response) -> Any:
 
 def expect_keys(resp: requests.Response, keys: tuple[str, str] | None) -> Any:
     """A `GET e2e.fetchMyKeys` answer holding exactly `keys` (public, private), or no keys when None."""
+    __tracebackhide__ = True
     problems: list[str] = []
     _check_status(resp, 200, problems)
     body = _parse(resp, problems)
@@ -239,12 +253,13 @@ def expect_keys(resp: requests.Response, keys: tuple[str, str] | None) -> Any:
         elif keys is not None and got != tuple(keys):
             state = "removed" if not any(got) else "changed"
             problems.append(f"keys: expected the keys set before, but they were {state}")
-    _judge(resp, "200 with no keys" if keys is None else "200 with the keys set before", problems)
+    _judge(resp, "200 with no keys" if keys is None else "200 with the keys set before", problems, 200)
     return body
 
 
 def expect_rate_limit_headers(resp: requests.Response) -> None:
     """X-RateLimit-Limit/Remaining/Reset present as integers, Reset in epoch milliseconds."""
+    __tracebackhide__ = True
     problems: list[str] = []
     values = {}
     for name in RATE_LIMIT_HEADERS:

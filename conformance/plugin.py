@@ -198,9 +198,14 @@ def provisioner(pytestconfig: pytest.Config, target: Target, client: Client) -> 
 
 
 @pytest.fixture(scope="session")
-def privileged(provisioner: Provisioner) -> Actor:
+def privileged(pytestconfig: pytest.Config, provisioner: Provisioner, target: Target, client: Client) -> Actor:
     """A created user with role admin (holds edit-other-user-e2ee), TOTP on and E2E keys set."""
-    return provisioner.create_user("admin", totp=True, keys=True)
+    actor = provisioner.create_user("admin", totp=True, keys=True)
+    # Probe 2FA now, before this actor ever sends a code: a server with "remember me" would
+    # otherwise let the probe through and pass for a server without 2FA.
+    target.two_factor = probe_two_factor(client, actor)
+    pytestconfig.stash[RUN_KEY].probe["two_factor"] = {True: "on", False: "off", None: "unknown"}[target.two_factor]
+    return actor
 
 
 @pytest.fixture(scope="session")
@@ -232,10 +237,8 @@ def make_user(provisioner: Provisioner) -> Iterator[Callable[..., Actor]]:
 
 
 @pytest.fixture(scope="session")
-def two_factor(pytestconfig: pytest.Config, target: Target, client: Client, privileged: Actor) -> bool | None:
-    """Whether the target enforces 2FA on the endpoint (probed once, without side effects)."""
-    target.two_factor = probe_two_factor(client, privileged)
-    pytestconfig.stash[RUN_KEY].probe["two_factor"] = {True: "on", False: "off", None: "unknown"}[target.two_factor]
+def two_factor(target: Target, privileged: Actor) -> bool | None:
+    """Whether the target enforces 2FA on the endpoint (probed once, when `privileged` is created)."""
     return target.two_factor
 
 

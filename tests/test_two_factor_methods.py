@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.expect import TOTP_MAX_ATTEMPTS, TOTP_REQUIRED, expect_error, expect_success, present
+from conformance.expect import TOTP_INVALID, TOTP_MAX_ATTEMPTS, TOTP_REQUIRED, expect_error, expect_success, present
 from conformance.provisioning import RESET
 from conformance.totp import password_code
 
@@ -34,6 +34,13 @@ def test_success_when_code_is_password_hash(client, throwaway_admin, victim):
     code = password_code(throwaway_admin.password)
     resp = client.post(RESET, headers=throwaway_admin.auth_headers(code), json={"userId": victim.id})
     expect_success(resp)
+
+
+@requirement("TFA-09")
+def test_totp_invalid_when_code_is_the_plain_password(client, throwaway_admin, nobody):
+    """The password fallback takes the SHA-256 hex of the password, not the plain password → totp-invalid."""
+    resp = client.post(RESET, headers=throwaway_admin.auth_headers(throwaway_admin.password), json={"userId": nobody})
+    expect_error(resp, 400, "totp-invalid", error=TOTP_INVALID, details={"method": "password", "codeGenerated": False})
 
 
 @requirement("TFA-10")
