@@ -3,7 +3,7 @@
 One exploring test sends the N generated cases once; every failed check is filed in a ledger under the
 one requirement it belongs to (see conformance/properties/checks.py), and one small test per SCHEMA-ID
 then asserts its part. So a failure fails exactly its requirement, and the cases are generated once.
-Run the module as a whole (with pytest-xdist use `--dist loadgroup`): the four tests read the ledger
+Run the module as a whole (with pytest-xdist use `--dist loadfile`): the four tests read the ledger
 the exploring test fills.
 """
 from __future__ import annotations
@@ -21,8 +21,6 @@ from conformance.properties import Exploration
 from conformance.provisioning import Provisioner
 from conformance.stash import RUN_KEY
 from conformance.targets import Target
-
-pytestmark = pytest.mark.xdist_group("properties")
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +57,7 @@ def ledger(property_run: Exploration) -> Any:
     led = property_run.ledger
     if not led.finished:
         raise HarnessError("the exploring test test_generated_requests did not run in this process "
-                           "(deselected, or split by xdist without --dist loadgroup): nothing to judge")
+                           "(deselected, or split by xdist: use --dist loadfile): nothing to judge")
     if led.harness_error:
         raise HarnessError(f"the property run could not judge: {led.harness_error}")
     return led

@@ -24,7 +24,7 @@ from ..provisioning import Provisioner
 from ..redact import redact
 from ..results import PropertyStats
 from ..targets import Target, probe_two_factor
-from .caller import CODE_HEADER, PropertyCaller, make_auth_provider
+from .caller import PropertyCaller, make_auth_provider
 from .checks import build_checks, judge
 from .explicit import ExplicitCase, explicit_cases
 from .ledger import Finding, Ledger

@@ -41,7 +41,7 @@ class Finding:
         return Evidence(request=self.request, response=self.response, curl=self.curl)
 
 
-@dataclass
+@dataclass(repr=False)
 class Ledger:
     """Filled by the exploring test, read by one small test per SCHEMA-ID."""
 
@@ -55,6 +55,9 @@ class Ledger:
     seed: int | None = None
     examples: int | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __repr__(self) -> str:
+        return f"Ledger(cases={self.cases}, failures={self.failure_count}, seed={self.seed})"
 
     def add(self, finding: Finding) -> None:
         with self._lock:

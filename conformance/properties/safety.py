@@ -5,7 +5,7 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -236,7 +236,3 @@ class GuardedSession(requests.Session):
             self.sent.extend(refs)
         return super().send(request, **kwargs)
 
-
-def mapped_everywhere(mapper: NameMapper, values: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The references in `values` that the allow list would refuse (for assertions in selftests)."""
-    return [(k, v) for k, v in values if not mapper.allowed(v)]
