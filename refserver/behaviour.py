@@ -43,7 +43,8 @@ class Behaviour:
     blank_id_means_self: bool = False
     # The other-user path checks edit-other-user-e2ee.
     check_permission: bool = True
-    # The permission is checked on the caller ("target" = mutant checking the target's roles).
+    # The permission is checked on the caller ("target" = mutant checking the target's roles;
+    # "admin-role" = mutant asking for the admin role instead of the permission).
     permission_checked_on: str = "caller"
     # The named target is reset, not the caller.
     reset_caller_instead: bool = False
@@ -78,6 +79,23 @@ class Behaviour:
     send_reset_email: bool = True
     # Reported by GET /api/info (patch number stripped for anonymous callers).
     server_version: str = "7.4.0"
+    # --- switches added for the mutant catalogue (refserver/mutants.py) ---
+    # A call without X-Auth-Token is unauthenticated (mutant: X-User-Id alone is trusted).
+    auth_requires_token: bool = True
+    # A call without X-User-Id is unauthenticated (mutant: the token alone identifies its owner).
+    auth_requires_user_id: bool = True
+    # The token must belong to X-User-Id (mutant: any valid token authenticates any existing user id).
+    token_bound_to_user: bool = True
+    # POST /api/v1/logout revokes the token (mutant: the token keeps working after logout).
+    logout_revokes_token: bool = True
+    # checkCodeForUser runs before the handler's lookup and permission check (mutant: after them).
+    two_factor_checked_first: bool = True
+    # Max_Invalid_Email_Code_Attempts wrong e-mail codes end in totp-max-attempts (mutant: never).
+    email_attempts_limited: bool = True
+    # No target parameter = reset the caller's own keys (mutant: error-user-param-not-provided).
+    self_reset_on_empty_body: bool = True
+    # The permission is checked before the reset (mutant: reset first, refuse afterwards).
+    reset_after_permission_check: bool = True
 
     @classmethod
     def for_profile(cls, profile: str) -> Behaviour:

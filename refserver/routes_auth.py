@@ -77,7 +77,8 @@ def _count_failure(st: Any, user: dict[str, Any]) -> None:
 
 async def logout(request: Request) -> Response:
     st, caller, _ = await authed(request)
-    st.store.revoke_token(caller.token_row["hash"])
+    if st.behaviour.logout_revokes_token:
+        st.store.revoke_token(caller.token_row["hash"])
     return json_response({"status": "success", "data": {"message": "You've been logged out!"}})
 
 

@@ -107,6 +107,13 @@ async def reset_e2e_key(request: Request) -> Response:
             reason = ("Error, too many requests. Please slow down. You must wait "
                       f"{verdict.wait_seconds} seconds before trying this endpoint again.")
             return err(ApiError("error-too-many-requests", reason, status=429))
+    if not b.two_factor_checked_first:  # mutant: the handler's checks answer before 2FA
+        try:
+            _checks_only(st, caller, params)
+        except ApiError as e:
+            return err(e)
+        except NonStringParam:
+            pass  # answered by the handler below, as without the mutant
     if b.two_factor_checked:
         try:
             TwoFactor(st).check(caller.user, caller.token_row, request.headers.get("x-2fa-code", ""),
@@ -129,6 +136,8 @@ async def reset_e2e_key(request: Request) -> Response:
 def _handle(st: AppState, caller: Caller, params: dict[str, Any]) -> None:
     b = st.behaviour
     if not _has_target_keys(params):
+        if not b.self_reset_on_empty_body:  # mutant: no self-reset path, a target is required
+            raise ApiError("error-user-param-not-provided", NOT_PROVIDED)
         reset_user(st, caller.id, notify=False, caller=caller)
         return
     if not b.lookup_before_permission:
@@ -141,8 +150,20 @@ def _handle(st: AppState, caller: Caller, params: dict[str, Any]) -> None:
         reset_user(st, caller.id, notify=False, caller=caller)
         return
     if b.lookup_before_permission:
+        if not b.reset_after_permission_check:  # mutant: the damage is done before the refusal
+            reset_user(st, target["id"], notify=True, caller=caller)
+            _check_permission(st, caller, target)
+            return
         _check_permission(st, caller, target)
     reset_user(st, target["id"], notify=True, caller=caller)
+
+
+def _checks_only(st: AppState, caller: Caller, params: dict[str, Any]) -> None:
+    """The handler's lookup and permission check without the reset (two_factor_checked_first mutant)."""
+    if _has_target_keys(params):
+        target = find_target(st.store, st.behaviour, params)
+        if target is not None:
+            _check_permission(st, caller, target)
 
 
 def _check_permission(st: AppState, caller: Caller, target: dict[str, Any] | None) -> None:
@@ -154,6 +175,10 @@ def _check_permission(st: AppState, caller: Caller, target: dict[str, Any] | Non
         if target is None:
             return
         holder = target
-    if not st.store.has_permission(holder, "edit-other-user-e2ee"):
+    if b.permission_checked_on == "admin-role":  # mutant: the admin role, not the permission, decides
+        allowed = "admin" in holder["roles"]
+    else:
+        allowed = st.store.has_permission(holder, "edit-other-user-e2ee")
+    if not allowed:
         log.debug("error-not-allowed for %s", caller.id)
         raise ApiError("error-not-allowed", "Not allowed")

@@ -144,7 +144,7 @@ class TwoFactor:
             valid = {"totp": self.verify_totp, "email": self.verify_email,
                      "password": self.verify_password}[selected](user, code)
         if not valid:
-            if selected == "email" and self.email_maxed(user):
+            if selected == "email" and self.b.email_attempts_limited and self.email_maxed(user):
                 self.st.store.clear_email_code(user["id"])
                 raise TwoFactorError("totp-max-attempts", "TOTP Maximun Failed Attempts Reached",
                                      {"method": selected, "availableMethods": available})

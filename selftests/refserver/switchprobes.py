@@ -155,6 +155,29 @@ def p_version(api: Api) -> Facts:
     return {"version": api.http.get(api.url + "/api/info").json().get("version")}
 
 
+def p_auth_variants(api: Api) -> Facts:
+    """Half-sent and mismatched credentials, and a logged-out token (switches for the mutant catalogue)."""
+    a, b, c = provision(api, "admin"), provision(api), provision(api)
+    def authenticated(headers: dict[str, str]) -> bool:  # past authentication, whatever the 401/403 flavour
+        return api.http.post(api.url + RESET, headers=headers, json={}).status_code not in (401, 403)
+    facts = {"id_only_authenticates": authenticated({"X-User-Id": a.id}),
+             "token_only_authenticates": authenticated({"X-Auth-Token": a.token}),
+             "foreign_token_authenticates": authenticated({"X-User-Id": b.id, "X-Auth-Token": a.token})}
+    api.post("/api/v1/logout", user=c)
+    return {**facts, "logged_out_token_works": api.me_status(c) == 200}
+
+
+def p_email_attempts(api: Api) -> Facts:
+    """An e-mail-only 2FA user sending wrong codes: the fifth is totp-max-attempts."""
+    u = provision(api, "admin", totp=False)
+    api.store.update_user(u.id, email2fa_enabled=1)
+    api.post(RESET, user=u, json={"userId": "nobody"})  # e-mails a code
+    answers = [api.post(RESET, user=u, code="000000", json={"userId": "nobody"}).json().get("errorType")
+               for _ in range(5)]
+    return {"email_fifth_wrong": answers[-1]}
+
+
 PROBES: tuple[Callable[[Api], Facts], ...] = (
     p_unauth, p_auth_first, p_wrong_method, p_headers, p_totp_required, p_wrong_code, p_window, p_remember,
-    p_backup, p_fallback, p_permission, p_lookup, p_other_reset, p_self_reset, p_version)
+    p_backup, p_fallback, p_permission, p_lookup, p_other_reset, p_self_reset, p_version, p_auth_variants,
+    p_email_attempts)

@@ -29,6 +29,10 @@ FLIPS: dict[str, Any] = {
     "rate_limit_headers": False, "error_type_suffix": False, "user_id_wins": False,
     "self_by_id_is_self_reset": True, "totp_invalid_available_methods": False, "cache_control_headers": False,
     "send_reset_email": False, "server_version": "7.1.0",
+    # switches added for the mutant catalogue (refserver/mutants.py)
+    "auth_requires_token": False, "auth_requires_user_id": False, "token_bound_to_user": False,
+    "logout_revokes_token": False, "two_factor_checked_first": False, "email_attempts_limited": False,
+    "self_reset_on_empty_body": False, "reset_after_permission_check": False,
 }
 
 # Reviewed by hand: each set is the switch's own deviation plus its direct consequences in the probes
@@ -40,10 +44,10 @@ AFFECTS: dict[str, set[str]] = {
     "unauthenticated_body_7x": {'unauth_body'},
     "unauthenticated_delay": {'unauth_delayed'},
     "wrong_method_status": {'wrong_method'},
-    "two_factor_checked": {'backup_second', 'code_step_-3', 'code_step_2', 'fallback_plain', 'no_code',
-        'second_call_without_code', 'wrong_code', 'wrong_code_detail_keys', 'wrong_code_text'},
-    "accept_any_code": {'backup_second', 'code_step_-3', 'code_step_2', 'fallback_plain', 'wrong_code',
-        'wrong_code_detail_keys', 'wrong_code_text'},
+    "two_factor_checked": {'backup_second', 'email_fifth_wrong', 'code_step_-3', 'code_step_2', 'fallback_plain',
+        'no_code', 'second_call_without_code', 'wrong_code', 'wrong_code_detail_keys', 'wrong_code_text'},
+    "accept_any_code": {'backup_second', 'email_fifth_wrong', 'code_step_-3', 'code_step_2', 'fallback_plain',
+        'wrong_code', 'wrong_code_detail_keys', 'wrong_code_text'},
     "totp_window": {'code_step_-1', 'code_step_1'},
     "accept_stale_codes": {'code_step_-3'},
     "remember_me_minutes": {'backup_second', 'second_call_without_code'},
@@ -73,6 +77,15 @@ AFFECTS: dict[str, set[str]] = {
     "cache_control_headers": {'cache_control'},
     "send_reset_email": {'notice_mails'},
     "server_version": {'version'},
+    "auth_requires_token": {'id_only_authenticates'},
+    "auth_requires_user_id": {'token_only_authenticates'},
+    "token_bound_to_user": {'foreign_token_authenticates'},
+    "logout_revokes_token": {'logged_out_token_works'},
+    "two_factor_checked_first": {'backup_second', 'code_step_-3', 'code_step_2', 'email_fifth_wrong', 'fallback_plain',
+        'no_code', 'second_call_without_code', 'wrong_code', 'wrong_code_detail_keys', 'wrong_code_text'},
+    "email_attempts_limited": {'email_fifth_wrong'},
+    "self_reset_on_empty_body": {'self_keys_gone', 'self_logged_out', 'self_status'},
+    "reset_after_permission_check": {'target_untouched'},
 }
 
 
