@@ -62,12 +62,14 @@ class FaultProxy:
     trigger: str | None = None
     trigger_after: bool = False
     status: int = 500
+    max_faults: int | None = None  # apply the fault to at most this many requests, then forward again
     tls: ssl.SSLContext | None = None
     lifetime: float = LIFETIME_S
     seen: list[Seen] = field(default_factory=list)
     armed: threading.Event = field(default_factory=threading.Event)
     holding: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
+    faults: int = 0  # requests the fault was applied to
 
     def start(self) -> FaultProxy:
         proxy = self
@@ -91,8 +93,9 @@ class FaultProxy:
                     if not proxy.armed.is_set() and key == proxy.trigger and not proxy.trigger_after:
                         proxy.armed.set()
                     fault = proxy.mode if proxy.armed.is_set() and (proxy.paths is None or path in proxy.paths) else ""
-                    if fault == "pass":
+                    if fault == "pass" or (fault and proxy.max_faults is not None and proxy.faults >= proxy.max_faults):
                         fault = ""
+                    proxy.faults += bool(fault)
                 self._status, self._response = 0, b""
                 if fault == "reset":
                     self._rst()
