@@ -40,12 +40,22 @@ _CATALOGUE: tuple[Mutant, ...] = (
        unauthenticated_status=403),
     _m("wrong_401_message", "The 401 body says \"Unauthorized\" instead of \"You must be logged in to do this.\".",
        ("AUTH-01",), unauthenticated_message="Unauthorized"),
+    _m("user_id_alone_trusted", "A call with X-User-Id but no X-Auth-Token is authenticated as that user.",
+       ("AUTH-02",), auth_requires_token=False),
+    _m("token_alone_trusted", "A call with X-Auth-Token but no X-User-Id is authenticated as the token's owner.",
+       ("AUTH-03",), auth_requires_user_id=False),
+    _m("token_not_bound_to_user", "Any valid token authenticates any existing X-User-Id.",
+       ("AUTH-05",), token_bound_to_user=False),
+    _m("logout_keeps_token", "Logging out does not revoke the token.",
+       ("AUTH-06",), logout_revokes_token=False),
     _m("auth_checked_late", "An unauthenticated call's target lookup runs before authentication, "
        "so it can get error-invalid-user instead of 401.",
        ("AUTH-07",), auth_checked_first=False),
     # -- two-factor authentication ----------------------------------------------------------------
     _m("two_factor_skipped", "The endpoint never asks for a 2FA code.",
        ("TFA-01", "TFA-05", "TFA-06"), two_factor_checked=False),
+    _m("two_factor_after_lookup", "The target lookup and permission check answer before 2FA is asked for.",
+       ("TFA-05",), two_factor_checked_first=False),
     _m("any_code_accepted", "Any non-empty x-2fa-code is accepted.",
        ("TFA-02", "TFA-03", "TFA-04"), accept_any_code=True),
     _m("stale_codes_accepted", "TOTP codes from the last ten minutes are accepted.",
@@ -60,6 +70,8 @@ _CATALOGUE: tuple[Mutant, ...] = (
        ("TFA-08",), backup_codes_single_use=False),
     _m("password_fallback_plain", "The password fallback also accepts the plain password, not only its SHA-256.",
        ("TFA-09",), password_fallback_accepts_plain=True),
+    _m("email_attempts_unlimited", "Wrong e-mailed codes never end in totp-max-attempts.",
+       ("TFA-10",), email_attempts_limited=False),
     # -- finding the target -----------------------------------------------------------------------
     _m("lookup_after_permission", "The permission is checked before the target lookup.",
        ("USER-06",), lookup_before_permission=False),
@@ -74,6 +86,10 @@ _CATALOGUE: tuple[Mutant, ...] = (
     # -- permission -------------------------------------------------------------------------------
     _m("permission_not_checked", "Any authenticated caller may reset anybody.",
        ("PERM-01", "PERM-02", "PERM-04"), check_permission=False),
+    _m("reset_before_refusal", "The target is reset before the permission check refuses the call.",
+       ("PERM-02",), reset_after_permission_check=False),
+    _m("admin_role_instead_of_permission", "The admin role, not edit-other-user-e2ee, grants the right.",
+       ("PERM-03",), permission_checked_on="admin-role"),
     _m("permission_of_target", "edit-other-user-e2ee is checked on the target instead of the caller.",
        ("OK-01", "OK-02"), permission_checked_on="target"),
     _m("self_by_id_is_self_reset", "Naming yourself by userId is a self-reset that needs no permission (pre-5.0).",
@@ -87,6 +103,8 @@ _CATALOGUE: tuple[Mutant, ...] = (
        ("EFFECT-01", "SELF-01"), clear_keys=False),
     _m("sessions_not_cleared", "A reset leaves the target's sessions logged in.",
        ("EFFECT-02", "SELF-01"), clear_sessions=False),
+    _m("no_self_reset", "An empty body is error-user-param-not-provided instead of a self-reset.",
+       ("SELF-01",), self_reset_on_empty_body=False),
     _m("caller_logged_out", "Resetting another user also logs the caller out.",
        ("EFFECT-03",), logout_caller=True),
     _m("bystander_keys_cleared", "A reset wipes every user's E2E keys, not only the target's.",
@@ -95,7 +113,7 @@ _CATALOGUE: tuple[Mutant, ...] = (
     _m("rate_limit_headers_missing", "Counted answers lack X-RateLimit-Limit/Remaining/Reset.",
        ("RATE-01",), rate_limit_headers=False),
     _m("no_error_type_suffix", "Error texts lack the \" [<errorType>]\" suffix.",
-       ("TFA-01", "USER-01", "PERM-01", "SCHEMA-03"), error_type_suffix=False),
+       ("TFA-01", "USER-01", "USER-02", "PERM-01", "SCHEMA-03"), error_type_suffix=False),
 )
 
 MUTANTS: dict[str, Mutant] = {m.name: m for m in _CATALOGUE}
