@@ -6,7 +6,7 @@ from typing import Any
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.meta import negated_parameters
 
-from ..actors import Actor
+from ..actors import Actor, login
 from ..errors import ProvisioningError
 from ..redact import register_secret
 from ..totp import Totp
@@ -41,7 +41,12 @@ class PropertyCaller:
     def session(self) -> tuple[str, str]:
         """(user id, token), logging in again first when a self-reset logged the caller out."""
         if self.stale or not self.actor.token:
-            self.actor.relogin()
+            if self.actor.client is None:
+                raise ProvisioningError(f"user {self.actor.username} is not bound to a client")
+            # Like Actor.relogin, but with this caller's Totp: a self-reset forces many logins, and the
+            # default 3-s wait near a step's end would add up (login accepts the previous step too).
+            self.actor.id, self.actor.token = login(self.actor.client, self.actor.username,
+                                                    self.actor.password, self.totp)
             self.logins += 1
             self.stale = False
         assert self.actor.token is not None
