@@ -67,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("reports", nargs="+", metavar="REPORT_JSON")
     cmp.add_argument("--out", metavar="DIR", help="write compare.md and compare.html here (default: Markdown on stdout)")
     cmp.add_argument("--label", action="append", default=[], help="column label per report, in order")
+
+    from .mutation import add_parser as add_mutants_parser  # `mutants` is owned by conformance/mutation.py
+    add_mutants_parser(sub)
     return parser
 
 
@@ -189,6 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "mutants":
+            from .mutation import cmd_mutants
+            return cmd_mutants(args)
         return cmd_compare(args)
     except KeyboardInterrupt:
         return _fail("interrupted")

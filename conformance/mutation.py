@@ -233,3 +233,22 @@ def main(names: Sequence[str], *, examples: int, seed: int, jobs: int | None, ou
           f"{'PASS' if result['faithful']['passed'] else 'NOT PASSING'}, {result['wall_s']:g} s — "
           f"{', '.join(map(str, paths))}", file=stream, flush=True)
     return 0 if passed(result) else 1
+
+
+def add_parser(sub: Any) -> None:
+    """The `rc-conformance mutants` subcommand (registered by conformance/cli.py)."""
+    p = sub.add_parser("mutants", help="mutation test of the suite: faithful reference server + every mutant",
+                       description=__doc__.splitlines()[0])
+    p.add_argument("--examples", type=int, default=DEFAULT_EXAMPLES,
+                   help=f"property-test examples per run (default {DEFAULT_EXAMPLES})")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"property-test seed (default {DEFAULT_SEED})")
+    p.add_argument("--jobs", type=int, default=None, help="runs in parallel (default: number of cores)")
+    p.add_argument("--mutant", action="append", default=[], metavar="NAME", help="run only this mutant (repeatable)")
+    p.add_argument("--out", default="reports", metavar="DIR", help="where mutation.md/.json go (default reports/)")
+    p.add_argument("--all-tests", action="store_true",
+                   help="run the property tests for every mutant, not only for those naming SCHEMA-*")
+
+
+def cmd_mutants(args: Any) -> int:
+    return main(args.mutant, examples=args.examples, seed=args.seed, jobs=args.jobs, out=args.out,
+                all_tests=args.all_tests)
