@@ -1,0 +1,99 @@
+"""Faults after provisioning, through a fault proxy in front of a reference server: resets, 5xx and 429 storms, a hang.
+
+Each run must end in a clear error (exit 2) or a failure with evidence (exit 1) — never a pass, never
+a traceback — and still delete every user it created.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from selftests.safety.helpers import PASSWORD, RefProcess, cli_env, report, run_cli
+from selftests.safety.secrets import assert_masked_evidence, assert_no_secrets, from_wire, outputs
+
+from .servers import RESET_PATH, FaultProxy
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_leftovers")]
+RESET_ONLY = frozenset({RESET_PATH})
+
+
+def _run(tmp_path: Path, proxy: FaultProxy, *requirements: str, extra: tuple[str, ...] = (), timeout: float = 90,
+         **env: str):
+    args = [a for rid in requirements for a in ("--requirement", rid)]
+    return run_cli("run", "--url", proxy.url, "--report-dir", str(tmp_path / "report"), *args, *extra,
+                   env=cli_env(tmp_path / "state", **env), cwd=tmp_path, timeout=timeout)
+
+
+def _statuses(tmp_path: Path) -> dict[str, str]:
+    return {r["id"]: r["status"] for r in report(tmp_path / "report")["requirements"] if r["status"] != "skip"}
+
+
+def _leak_check(tmp_path: Path, done, proxy: FaultProxy) -> None:
+    secrets, codes = from_wire(proxy.seen)
+    assert secrets and codes, "the proxy should have seen tokens and codes"
+    texts = outputs(done.out, done.err, folders=[tmp_path / "report", tmp_path / "state"])
+    assert_no_secrets(texts, secrets | {PASSWORD}, codes)
+
+
+def test_connection_reset_on_the_reset_call_is_an_error_and_never_retried(ref: RefProcess, tmp_path: Path) -> None:
+    with FaultProxy(upstream=ref.url, mode="reset", paths=RESET_ONLY) as proxy:
+        done = _run(tmp_path, proxy, "OK-01", "USER-01")
+    assert done.code == 2, done.both[-3000:]
+    assert "connection reset by the server" in done.error_line()
+    assert _statuses(tmp_path) == {"OK-01": "error", "USER-01": "error"}
+    resets = proxy.requests_to(RESET_PATH)
+    copies = Counter((s.headers, s.body) for s in resets)
+    assert resets and max(copies.values()) == 1, "a reset call was sent more than once"
+    _leak_check(tmp_path, done, proxy)  # an error run says nothing secret either
+
+
+def test_a_dropped_setup_read_is_retried(ref: RefProcess, tmp_path: Path) -> None:
+    with FaultProxy(upstream=ref.url, mode="reset", paths=frozenset({"/api/info"}), max_faults=1) as proxy:
+        done = _run(tmp_path, proxy, "AUTH-01")
+    assert done.code == 0, done.both[-3000:]
+    assert "Traceback" not in done.both
+    assert [s.fault for s in proxy.requests_to("/api/info")][:2] == ["reset", ""]
+
+
+def test_5xx_storm_fails_with_evidence(ref: RefProcess, tmp_path: Path) -> None:
+    with FaultProxy(upstream=ref.url, mode="status", status=500, paths=RESET_ONLY) as proxy:
+        done = _run(tmp_path, proxy, "OK-01", "USER-01", "AUTH-01", "TFA-01")
+    assert done.code == 1, done.both[-3000:]
+    assert "Traceback" not in done.both and "verdict FAIL" in done.out
+    assert _statuses(tmp_path) == {"OK-01": "fail", "USER-01": "fail", "AUTH-01": "fail", "TFA-01": "fail"}
+    rep = report(tmp_path / "report")
+    for req in rep["requirements"]:
+        if req["status"] == "fail":
+            assert any(ev["response"].startswith("500 ") for ev in req["evidence"]), req["id"]
+    assert assert_masked_evidence(rep) >= 3
+    _leak_check(tmp_path, done, proxy)
+
+
+def test_429_storm_is_inconclusive_not_failed(ref: RefProcess, tmp_path: Path) -> None:
+    """Reset calls and logins answer 429 (the admin's setup calls bypass the limiter, as in Rocket.Chat)."""
+    with FaultProxy(upstream=ref.url, mode="ratelimit", paths=frozenset({RESET_PATH, "/api/v1/login"}),
+                    trigger=f"POST {RESET_PATH}") as proxy:
+        done = _run(tmp_path, proxy, "OK-01", "USER-01", "PERM-01", "SELF-01", timeout=60)
+    assert done.code == 2, done.both[-3000:]
+    assert "429" in done.error_line() or "rate" in done.error_line().lower()
+    statuses = _statuses(tmp_path)
+    assert set(statuses.values()) == {"error"}, statuses
+    assert done.seconds < 45  # the waits for X-RateLimit-Reset are bounded
+
+
+def test_hang_mid_run_ends_by_the_deadline(ref: RefProcess, tmp_path: Path) -> None:
+    # The first reset call (the 2FA probe when `privileged` is made) passes; every later one hangs, test after test.
+    with FaultProxy(upstream=ref.url, mode="hang", paths=RESET_ONLY, trigger=f"POST {RESET_PATH}",
+                    trigger_after=True) as proxy:
+        done = _run(tmp_path, proxy, "AUTH-02", "AUTH-03", "AUTH-04", "AUTH-05", "OK-01", "OK-02",
+                    "USER-01", "USER-02", "USER-04", "USER-05", extra=("--timeout", "1"), RCC_DEADLINE="6", timeout=60)
+    assert done.code == 2, done.both[-3000:]
+    line = done.error_line()
+    assert "no answer from" in line or "deadline" in line, line
+    statuses = _statuses(tmp_path)
+    assert "fail" not in statuses.values() and list(statuses.values()).count("error") >= 8, statuses
+    messages = " ".join(t["message"] for r in report(tmp_path / "report")["requirements"] for t in r["tests"])
+    assert "deadline" in messages
+    assert done.seconds < 40
