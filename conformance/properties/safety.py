@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
+from schemathesis.transport.requests import SameHostRedirectsSession
 
 from ..errors import HarnessError
 
@@ -204,12 +205,13 @@ def wire_name_values(body: bytes | str | None, url: str) -> list[tuple[str, str]
     return found
 
 
-class GuardedSession(requests.Session):
+class GuardedSession(SameHostRedirectsSession):
     """A requests session that refuses to send a request naming a user outside the allow list.
 
     The last line of defence after the mapping hook: it reads the final bytes (any content type,
     the query string and X-User-Id) and raises UnsafeRequest instead of sending. It also keeps a
-    record of every user reference sent, for the run's log and the selftests.
+    record of every user reference sent, for the run's log and the selftests. Like schemathesis'
+    own session it follows redirects only within the same host, so credentials never leave it.
     """
 
     def __init__(self, mapper: NameMapper) -> None:
