@@ -1,0 +1,116 @@
+"""Interrupt safety: SIGINT/SIGTERM mid-run clean up and report `error`; kill -9 leaves a crash record for `cleanup`."""
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from selftests.faults.servers import RESET_PATH, FaultProxy
+
+from .helpers import PASSWORD, RefProcess, cli_env, finish, report, run_cli, start_cli, wait_for
+
+pytestmark = pytest.mark.slow
+
+PERMISSION = "edit-other-user-e2ee"
+NO_LIMIT = {"API_Enable_Rate_Limiter": "false"}  # several runs share one client IP
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RefProcess]:
+    proc = RefProcess(tmp_path_factory.mktemp("interrupt") / "ref.db", settings=NO_LIMIT)
+    try:
+        yield proc
+    finally:
+        proc.stop()
+    assert not proc.internal_errors()
+
+
+@pytest.fixture
+def held_grant(server: RefProcess) -> Iterator[FaultProxy]:
+    """A proxy that forwards everything, but holds the first reset call made after a permissions.update:
+    the run is then provably inside `granted(...)`, with the permission changed on the server."""
+    with FaultProxy(upstream=server.url, mode="hang", paths=frozenset({RESET_PATH}),
+                    trigger="POST /api/v1/permissions.update", trigger_after=True) as proxy:
+        yield proxy
+
+
+def _records(state: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(state.glob("run-rcc-*.json"))] if state.is_dir() else []
+
+
+def test_sigint_after_users_exist_cleans_up_and_reports_error(server: RefProcess, tmp_path: Path) -> None:
+    before = server.admin.roles_of(PERMISSION)
+    state, out = tmp_path / "state", tmp_path / "report"
+    proc = start_cli("run", "--url", server.url, "--examples", "2", "--report-dir", str(out),
+                     env=cli_env(state), cwd=tmp_path)
+    wait_for(lambda: len(server.admin.run_users()) >= 2, 30, "users of the run to exist", proc)
+    proc.send_signal(signal.SIGINT)
+    done = finish(proc, 60)
+    assert done.code == 2, done.both[-2000:]
+    assert "interrupted" in done.error_line()
+    assert server.admin.run_users() == []
+    assert server.admin.roles_of(PERMISSION) == before
+    rep = report(out)
+    assert rep["verdict"] == "error" and "interrupted" in rep["harness_error"]
+    assert _records(state) == []  # a clean interrupt needs no crash record
+
+
+def test_sigterm_while_a_permission_is_granted_restores_it(server: RefProcess, held_grant: FaultProxy,
+                                                            tmp_path: Path) -> None:
+    before = server.admin.roles_of(PERMISSION)
+    state, out = tmp_path / "state", tmp_path / "report"
+    proc = start_cli("run", "--url", held_grant.url, "--requirement", "PERM-03", "--allow-config-changes",
+                     "--report-dir", str(out), env=cli_env(state), cwd=tmp_path)
+    wait_for(held_grant.holding.is_set, 30, "the reset call inside the permission grant", proc)
+    assert server.admin.roles_of(PERMISSION) == sorted({*before, "user"})  # the change is live right now
+    assert _records(state)[0]["permissions"][PERMISSION]["before"] == before
+    proc.send_signal(signal.SIGTERM)
+    done = finish(proc, 60)
+    assert done.code == 2, done.both[-2000:]
+    assert "interrupted" in done.error_line()
+    assert server.admin.roles_of(PERMISSION) == before
+    assert server.admin.run_users() == []
+    assert report(out)["verdict"] == "error"
+    assert _records(state) == []
+
+
+def test_kill_9_leaves_a_record_that_cleanup_uses(server: RefProcess, held_grant: FaultProxy, tmp_path: Path) -> None:
+    before = server.admin.roles_of(PERMISSION)
+    state = tmp_path / "state"
+    env = cli_env(state)
+    proc = start_cli("run", "--url", held_grant.url, "--requirement", "PERM-03", "--allow-config-changes",
+                     "--report-dir", str(tmp_path / "report"), env=env, cwd=tmp_path)
+    wait_for(held_grant.holding.is_set, 30, "the reset call inside the permission grant", proc)
+    proc.send_signal(signal.SIGKILL)
+    finish(proc, 30)
+    held_grant.mode = "pass"
+    held_grant.release.set()
+
+    left = server.admin.run_users()
+    assert left, "a killed run should have left its users behind"
+    files = sorted(state.glob("run-rcc-*.json"))
+    assert len(files) == 1
+    text = files[0].read_text()
+    record = json.loads(text)
+    assert record["url"] == held_grant.url and all(u.startswith(record["prefix"]) for u in left)
+    assert sorted(record["users"].values()) == sorted(left)
+    assert record["permissions"] == {PERMISSION: {"before": before, "after": sorted({*before, "user"})}}
+    assert PASSWORD not in text and "token" not in text.lower() and "secret" not in text.lower()
+
+    # Another run's record for another server must be ignored, not touched.
+    other = state / "run-rcc-0000beef.json"
+    other.write_text(json.dumps({"format": 1, "url": "http://127.0.0.1:9", "prefix": "rcc-0000beef-",
+                                 "users": {}, "permissions": {}}))
+    done = run_cli("cleanup", "--url", held_grant.url, env=env, cwd=tmp_path, timeout=60)
+    assert done.code == 0, done.both
+    assert "Traceback" not in done.both
+    assert f"cleanup of run {record['prefix']}*" in done.out
+    assert server.admin.run_users() == []
+    assert server.admin.roles_of(PERMISSION) == before
+    assert not files[0].exists() and other.exists()
+
+    again = run_cli("cleanup", "--url", held_grant.url, env=env, cwd=tmp_path, timeout=60)
+    assert again.code == 0 and "nothing to clean up" in again.out
