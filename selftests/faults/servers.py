@@ -42,6 +42,7 @@ class Seen:
     fault: str  # the fault applied, "" when forwarded
     status: int = 0  # the answer's status (0 = none: reset or held)
     response: bytes = b""
+    at: float = field(default_factory=time.monotonic)  # when the request arrived
 
 
 @dataclass
@@ -96,7 +97,7 @@ class FaultProxy:
                     if fault == "pass" or (fault and proxy.max_faults is not None and proxy.faults >= proxy.max_faults):
                         fault = ""
                     proxy.faults += bool(fault)
-                self._status, self._response = 0, b""
+                self._status, self._response, arrived = 0, b"", time.monotonic()
                 if fault == "reset":
                     self._rst()
                 elif fault == "hang":
@@ -119,7 +120,7 @@ class FaultProxy:
                     self._forward(body)
                 with lock:
                     proxy.seen.append(Seen(self.command, path, tuple(self.headers.items()), body, fault,
-                                           self._status, self._response))
+                                           self._status, self._response, arrived))
                 if proxy.trigger_after and not proxy.armed.is_set() and key == proxy.trigger:
                     proxy.armed.set()
 
