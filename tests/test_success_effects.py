@@ -42,7 +42,8 @@ def test_target_sessions_logged_out_by_reset(client, provisioner, privileged, ma
 @requirement("EFFECT-03")
 def test_caller_session_survives_reset(client, provisioner, throwaway_admin, victim):
     """After a reset the caller's own session still works."""
-    client.post(RESET, headers=throwaway_admin.auth_headers(throwaway_admin.code()), json={"userId": victim.id})
+    # The reset is a precondition here: if it did not succeed (e.g. a 5xx) there is no effect to judge.
+    provisioner.spend_code(throwaway_admin, throwaway_admin.code(), victim)
     expect_status(provisioner.me(throwaway_admin), 200)
 
 
@@ -50,5 +51,5 @@ def test_caller_session_survives_reset(client, provisioner, throwaway_admin, vic
 def test_bystander_keys_survive_reset(client, provisioner, privileged, victim, make_user):
     """After a reset other users' keys are untouched."""
     bystander = make_user("user", keys=True)
-    client.post(RESET, headers=privileged.auth_headers(privileged.code()), json={"userId": victim.id})
+    provisioner.spend_code(privileged, privileged.code(), victim)  # must succeed, else "error": nothing to judge
     expect_keys(provisioner.fetch_keys(bystander), bystander.keys)
