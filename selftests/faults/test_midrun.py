@@ -72,6 +72,15 @@ def test_5xx_storm_fails_with_evidence(ref: RefProcess, tmp_path: Path) -> None:
     _leak_check(tmp_path, done, proxy)
 
 
+def test_effects_are_not_judged_after_a_failed_reset(ref: RefProcess, tmp_path: Path) -> None:
+    """EFFECT-03 observes what a successful reset leaves alone: after a 503 there is nothing to judge."""
+    with FaultProxy(upstream=ref.url, mode="status", status=503, paths=RESET_ONLY) as proxy:
+        done = _run(tmp_path, proxy, "OK-02", "EFFECT-03")
+    assert done.code == 2, done.both[-3000:]
+    assert "HTTP 503" in done.error_line()
+    assert _statuses(tmp_path) == {"OK-02": "fail", "EFFECT-03": "error"}
+
+
 def test_429_storm_is_inconclusive_not_failed(ref: RefProcess, tmp_path: Path) -> None:
     """Reset calls and logins answer 429 (the admin's setup calls bypass the limiter, as in Rocket.Chat)."""
     with FaultProxy(upstream=ref.url, mode="ratelimit", paths=frozenset({RESET_PATH, "/api/v1/login"}),

@@ -11,6 +11,7 @@ import pytest
 from selftests.faults.servers import RESET_PATH, FaultProxy
 
 from .helpers import PASSWORD, RefProcess, cli_env, finish, report, run_cli, start_cli, wait_for
+from .secrets import assert_no_secrets, from_wire
 
 pytestmark = pytest.mark.slow
 
@@ -99,6 +100,9 @@ def test_kill_9_leaves_a_record_that_cleanup_uses(server: RefProcess, held_grant
     assert sorted(record["users"].values()) == sorted(left)
     assert record["permissions"] == {PERMISSION: {"before": before, "after": sorted({*before, "user"})}}
     assert PASSWORD not in text and "token" not in text.lower() and "secret" not in text.lower()
+    secrets, codes = from_wire(held_grant.seen)  # every token, password, TOTP secret and code of the run
+    assert secrets and codes
+    assert_no_secrets({str(files[0]): text}, secrets, codes)
 
     # Another run's record for another server must be ignored, not touched.
     other = state / "run-rcc-0000beef.json"
