@@ -68,7 +68,6 @@ class Client:
         self.session.verify = ca_bundle if (ca_bundle and verify_tls) else verify_tls
         self.session.trust_env = False  # a proxy from the environment would change what the server sees
         self.rate_limited = 0  # 429 answers seen, read by the plugin for RunInfo.rate_limited_answers
-        self.requests_sent = 0
         self._lock = threading.Lock()
 
     def url(self, path: str) -> str:
@@ -91,8 +90,6 @@ class Client:
         attempts = 1 + (GET_RETRIES if method == "GET" else 0)
         for attempt in range(attempts):
             try:
-                with self._lock:
-                    self.requests_sent += 1
                 resp = self.session.request(method, url, **kwargs)
             except requests.exceptions.RequestException as exc:
                 if attempt + 1 < attempts and not isinstance(exc, requests.exceptions.SSLError):
