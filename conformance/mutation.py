@@ -48,6 +48,7 @@ class Run:
     defect: str = ""
     switch: dict[str, Any] = field(default_factory=dict)
     properties: bool = True
+    focused: bool = False  # run only the tests of the named requirements (the selftest's lean mode)
     statuses: dict[str, str] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)
     verdict: str = "error"
@@ -83,8 +84,12 @@ def mutant_catalogue() -> dict[str, Any]:
     return dict(MUTANTS)
 
 
-def plan(names: Sequence[str] = (), all_tests: bool = False) -> list[Run]:
-    """The faithful run first, then the selected mutants (all when `names` is empty), catalogue order."""
+def plan(names: Sequence[str] = (), all_tests: bool = False, focused: bool = False) -> list[Run]:
+    """The faithful run first, then the selected mutants (all when `names` is empty), catalogue order.
+
+    `focused`: each mutant runs only its named requirements' tests (`--requirement`), which proves the
+    kill but leaves the other cells *skip*; the faithful run is always the whole suite.
+    """
     catalogue = mutant_catalogue()
     unknown = [n for n in names if n not in catalogue]
     if unknown:
@@ -95,7 +100,7 @@ def plan(names: Sequence[str] = (), all_tests: bool = False) -> list[Run]:
             continue
         wants_properties = all_tests or any(r.startswith("SCHEMA-") for r in m.requirements)
         runs.append(Run(name, tuple(m.requirements), m.defect, {k: _jsonable(v) for k, v in m.flipped().items()},
-                        properties=wants_properties))
+                        properties=wants_properties, focused=focused))
     return runs
 
 
@@ -111,6 +116,9 @@ def pytest_command(run: Run, report_dir: Path, examples: int, seed: int) -> list
         cmd += ["--refserver-mutant", run.mutant]
     if not run.properties:
         cmd += ["--ignore", str(PROPERTY_TESTS)]
+    if run.focused:
+        for rid in run.intended:
+            cmd += ["--requirement", rid]
     return cmd
 
 

@@ -1,0 +1,123 @@
+"""Mutation selftest: the suite passes on the faithful reference server and kills every mutant by the ID it names."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import mutation
+from conformance.catalogue import by_id, load_catalogue
+from conformance.mutation import Run
+from refserver.behaviour import Behaviour, switch_names
+from refserver.mutants import MUTANTS, Mutant
+
+# Few examples: the explicit property cases already carry each SCHEMA-* mutant's defect (measured:
+# 3, 5 and 10 examples kill the same mutants); more would only slow CI.
+EXAMPLES = 5
+# Runs wait on HTTP round trips and TOTP step boundaries, so one more job than cores keeps them busy.
+JOBS = (os.cpu_count() or 1) + 1
+
+
+# -- the catalogue itself (fast) ----------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_mutant_flips_exactly_one_switch(name: str) -> None:
+    mutant = MUTANTS[name]
+    assert mutant.name == name
+    flipped = mutant.flipped()
+    assert len(flipped) == 1 and set(flipped) <= set(switch_names()), flipped
+    assert mutant.defect.endswith(".") and "\n" not in mutant.defect, mutant.defect
+
+
+def test_every_named_requirement_exists_and_every_requirement_is_named() -> None:
+    known = by_id()
+    named = {rid for m in MUTANTS.values() for rid in m.requirements}
+    assert all(m.requirements for m in MUTANTS.values())
+    assert named <= set(known), sorted(named - set(known))
+    assert [r.id for r in load_catalogue() if r.id not in named] == []
+
+
+def test_faithful_behaviour_is_no_mutant() -> None:
+    assert all(m.behaviour != Behaviour() for m in MUTANTS.values())
+    assert len({m.behaviour for m in MUTANTS.values()}) == len(MUTANTS), "two mutants flip the same switch value"
+
+
+# -- the runner's decisions (fast) --------------------------------------------------------------
+@pytest.mark.parametrize(("statuses", "outcome"), [
+    ({"AUTH-01": "fail", "AUTH-02": "fail"}, "killed"),
+    ({"AUTH-01": "fail", "AUTH-02": "pass"}, "killed-elsewhere"),  # only one of the two named failed
+    ({"AUTH-01": "warn", "AUTH-02": "warn"}, "survived"),  # warn is not fail: runs use --strict
+    ({"AUTH-01": "error", "AUTH-02": "fail"}, "error"),
+    ({"AUTH-01": "pass", "AUTH-02": "pass", "TFA-01": "fail"}, "killed-elsewhere"),
+    ({"AUTH-01": "pass", "AUTH-02": "pass", "TFA-01": "pass"}, "survived"),
+])
+def test_outcome_counts_only_fail_of_every_named_requirement(statuses: dict[str, str], outcome: str) -> None:
+    assert Run("m", intended=("AUTH-01", "AUTH-02"), statuses=statuses).outcome == outcome
+
+
+def test_commands_are_strict_and_select_tests_by_named_requirements(tmp_path: Path) -> None:
+    runs = {r.label: r for r in mutation.plan(focused=True)}
+    faithful = mutation.pytest_command(runs[mutation.FAITHFUL], tmp_path, 5, 1)
+    assert "--strict" in faithful and "--refserver-mutant" not in faithful and "--requirement" not in faithful
+    assert str(mutation.PROPERTY_TESTS) not in faithful  # the faithful run is the whole suite
+    plain = mutation.pytest_command(runs["wrong_401_message"], tmp_path, 5, 1)
+    assert plain[plain.index("--refserver-mutant") + 1] == "wrong_401_message"
+    assert plain[plain.index("--ignore") + 1] == str(mutation.PROPERTY_TESTS)
+    assert plain[plain.index("--requirement") + 1] == "AUTH-01"
+    schema = mutation.pytest_command(runs["bystander_keys_cleared"], tmp_path, 5, 1)
+    assert "--ignore" not in schema and {"EFFECT-03", "SCHEMA-04"} <= set(schema)
+
+
+def test_report_flags_survivors_and_unintended_kills(tmp_path: Path) -> None:
+    ids = [r.id for r in load_catalogue()]
+    runs = [Run(None, statuses={i: "pass" for i in ids}, verdict="pass"),
+            Run("a_killed", ("AUTH-01",), "Killed.", {"x": 1}, statuses={"AUTH-01": "fail"}),
+            Run("b_survivor", ("AUTH-02",), "Survives.", {"y": 2}, statuses={"AUTH-02": "pass"}),
+            Run("c_elsewhere", ("AUTH-03",), "Elsewhere.", {"z": 3}, statuses={"AUTH-03": "pass", "TFA-01": "fail"})]
+    result = mutation.summarise(runs, examples=5, seed=1, jobs=2, wall_s=1.0)
+    assert result["score"] == {"killed": 1, "total": 3, "percent": 33.3}
+    assert result["survivors"] == ["b_survivor"] and result["killed_elsewhere"] == ["c_elsewhere"]
+    assert not mutation.passed(result)
+    md_path, json_path = mutation.write_outputs(result, tmp_path)
+    md = md_path.read_text(encoding="utf-8")
+    assert "Mutation score: 33.3 %" in md and "## ⚠️ Survivors" in md and "- **b_survivor**" in md
+    assert "**c_elsewhere**: names AUTH-03; failed instead: TFA-01" in md
+    row = next(line for line in md.splitlines() if line.startswith("| `a_killed` | ?"))  # the kill matrix row
+    assert row.split(" | ")[2] == "**[F]**"  # AUTH-01 (second column) is named: highlighted
+    assert json_path.is_file()
+
+
+# -- the real matrix (slow: every mutant is a whole suite run in its own process) --------------
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    # Focused: each mutant runs only its named requirements' tests, which is what this selftest
+    # asserts; `rc-conformance mutants` runs the whole suite per mutant for the full matrix.
+    result = mutation.run_matrix(mutation.plan(focused=True), examples=EXAMPLES, seed=mutation.DEFAULT_SEED,
+                                 jobs=JOBS, workdir=tmp_path_factory.mktemp("mutation"))
+    mutation.write_outputs(result, tmp_path_factory.mktemp("mutation-report"))
+    print(f"mutation matrix: {len(result['mutants'])} mutants, {result['wall_s']} s wall, {JOBS} jobs")
+    return result
+
+
+@pytest.mark.slow
+def test_faithful_server_passes_the_whole_suite(matrix: dict[str, Any]) -> None:
+    faithful = matrix["faithful"]
+    assert faithful["passed"], (faithful["verdict"], faithful["problem"], faithful["reasons"])
+    assert set(faithful["statuses"].values()) == {"pass"}, faithful["statuses"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(MUTANTS))
+def test_mutant_is_killed_by_its_named_requirements(matrix: dict[str, Any], name: str) -> None:
+    mutant: Mutant = MUTANTS[name]
+    row = next(m for m in matrix["mutants"] if m["name"] == name)
+    named = {rid: row["statuses"].get(rid) for rid in mutant.requirements}
+    assert row["outcome"] == "killed", (row["outcome"], row["problem"], named, row["reasons"])
+    assert set(named.values()) == {"fail"}, named
+
+
+@pytest.mark.slow
+def test_mutation_score_is_100_percent(matrix: dict[str, Any]) -> None:
+    assert matrix["score"]["percent"] == 100.0, (matrix["survivors"], matrix["killed_elsewhere"], matrix["errors"])
+    assert mutation.passed(matrix)
