@@ -26,7 +26,8 @@ TESTS_DIR = Path(conformance.__file__).resolve().parent.parent / "tests"
 _VALUE_OPTIONS = {
     "url": "--target-url", "admin_user": "--admin-user", "admin_password": "--admin-password",
     "admin_totp_secret": "--admin-totp-secret", "config": "--config", "ca_bundle": "--ca-bundle",
-    "timeout": "--timeout", "examples": "--examples", "seed": "--seed", "expectations": "--expectations",
+    "timeout": "--timeout", "deadline": "--deadline", "examples": "--examples", "seed": "--seed",
+    "expectations": "--expectations",
 }
 _FLAG_OPTIONS = {"strict": "--strict", "allow_config_changes": "--allow-config-changes",
                  "allow_rate_limit_probe": "--allow-rate-limit-probe", "insecure": "--insecure"}
@@ -60,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--ca-bundle", help="CA bundle file for TLS verification")
     run.add_argument("--insecure", action="store_true", default=None, help="do not verify TLS certificates")
     run.add_argument("--timeout", type=float, help="per-request timeout in seconds (default 10)")
+    run.add_argument("--deadline", type=float, help="overall time budget of the run in seconds (env RCC_DEADLINE)")
     run.add_argument("--pytest-output", action="store_true",
                      help="show pytest's own output (tracebacks) instead of one line per requirement")
 
@@ -70,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
 
     from .mutation import add_parser as add_mutants_parser  # `mutants` is owned by conformance/mutation.py
     add_mutants_parser(sub)
+    from .cleanup import add_parser as add_cleanup_parser  # `cleanup` is owned by conformance/cleanup.py
+    add_cleanup_parser(sub)
     return parser
 
 
@@ -109,7 +113,7 @@ def _settings(args: argparse.Namespace) -> Any:
 
     cli = {"url": args.url, "admin_user": args.admin_user, "admin_password": args.admin_password,
            "admin_totp_secret": args.admin_totp_secret, "ca_bundle": args.ca_bundle, "timeout": args.timeout,
-           "examples": args.examples, "seed": args.seed, "report_dir": args.report_dir,
+           "deadline": args.deadline, "examples": args.examples, "seed": args.seed, "report_dir": args.report_dir,
            "expectations": args.expectations, "strict": args.strict,
            "allow_config_changes": args.allow_config_changes,
            "allow_rate_limit_probe": args.allow_rate_limit_probe,
@@ -192,6 +196,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "cleanup":
+            from .cleanup import cmd_cleanup
+            return cmd_cleanup(args)
         if args.command == "mutants":
             from .mutation import cmd_mutants
             return cmd_mutants(args)
