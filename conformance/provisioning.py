@@ -208,13 +208,19 @@ class Provisioner:
     def cleanup(self) -> None:
         """Delete everything created, then sweep the prefix; report every failure (never swallow it)."""
         failures: list[str] = []
+        unreachable = False
         with signals_deferred(reraise=False):  # a second Ctrl-C must not strand the remaining users
             for actor in list(self._created.values()):
                 try:
                     self.delete_user(actor)
                 except Exception as exc:  # keep going: the other users must still be deleted
                     failures.append(str(exc))
-            if self._admin is not None or self._count:
+                    # ...unless the target stopped answering: every further call would wait out its
+                    # timeout too (minutes for many users); the crash record keeps what is left.
+                    unreachable = str(exc).startswith(("cannot reach", "no answer from"))
+                    if unreachable:
+                        break
+            if (self._admin is not None or self._count) and not unreachable:
                 try:
                     self.sweep()
                 except Exception as exc:
