@@ -220,7 +220,8 @@ class Provisioner:
                     unreachable = str(exc).startswith(("cannot reach", "no answer from"))
                     if unreachable:
                         break
-            if (self._admin is not None or self._count) and not unreachable:
+            # Without an admin session no users.create was ever sent: nothing to sweep (and no login to retry).
+            if self._admin is not None and not unreachable:
                 try:
                     self.sweep()
                 except Exception as exc:
