@@ -78,3 +78,12 @@ class TestTls:
         assert "Traceback" not in done.both and "verdict PASS" in done.out
         statuses = {r["id"]: r["status"] for r in report(tmp_path / "report")["requirements"]}
         assert statuses["AUTH-01"] == "pass"
+
+
+@pytest.mark.usefixtures("no_leftovers")
+def test_wrong_admin_password_is_one_line_and_never_shown(ref: RefProcess, tmp_path: Path) -> None:
+    secret = "Wrong-But-Secret-Pa55-9f3e"  # given on the command line, the least safe place
+    done = _run(tmp_path, ref.url, "--admin-password", secret, "--requirement", "OK-01")
+    _error(done, "refused")
+    texts = [done.out, done.err] + [p.read_text() for p in (tmp_path / "report").iterdir()]
+    assert texts[2:] and not [t for t in texts if secret in t]

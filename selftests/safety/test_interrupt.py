@@ -118,3 +118,11 @@ def test_kill_9_leaves_a_record_that_cleanup_uses(server: RefProcess, held_grant
 
     again = run_cli("cleanup", "--url", held_grant.url, env=env, cwd=tmp_path, timeout=60)
     assert again.code == 0 and "nothing to clean up" in again.out
+
+
+def test_cleanup_refuses_a_prefix_the_suite_never_generates(server: RefProcess, tmp_path: Path) -> None:
+    before = sorted(server.admin.usernames())
+    done = run_cli("cleanup", "--url", server.url, "--prefix", "rcc-", env=cli_env(tmp_path / "state"), cwd=tmp_path)
+    assert done.code == 2
+    assert "refusing to sweep" in done.error_line()
+    assert sorted(server.admin.usernames()) == before
