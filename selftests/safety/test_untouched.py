@@ -96,7 +96,7 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             people.append(Bystander(name, password, session, keys))
         permissions = _permissions(admin_before)
         with FaultProxy(upstream=server.url) as proxy:  # pass-through: the wire log of the run
-            done = run_cli("run", "--url", proxy.url, "--examples", "3", "--allow-config-changes",
+            done = run_cli("run", "--url", proxy.url, "--examples", "2", "--allow-config-changes",
                            "--allow-rate-limit-probe", "--report-dir", str(folder / "report"),
                            env=cli_env(folder / "state", RCC_ADMIN_TOTP_SECRET=secret), cwd=folder, timeout=240)
         yield Run(server, proxy, done, folder, people, admin_before, admin_keys, secret, permissions)
