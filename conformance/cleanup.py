@@ -19,6 +19,46 @@ API = "/api/v1"
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+class _Interrupts:
+    """Whether the run was already interrupted: only the first SIGINT/SIGTERM unwinds it."""
+
+    first: str | None = None
+
+
+def _note(signum: int, frame: Any) -> None:
+    stream = sys.__stderr__ or sys.stderr  # the CLI captures sys.stderr while pytest runs
+    stream.write("rc-conformance: interrupt received — finishing cleanup and the report first "
+                 "(kill -9 would leave users behind for `rc-conformance cleanup`)\n")
+    stream.flush()
+
+
+def _interrupt(name: str) -> None:
+    """Unwind the run once; from now on further signals only print a note (cleanup must finish)."""
+    _Interrupts.first = name
+    for sig in _SIGNALS:
+        signal.signal(sig, _note)
+    raise KeyboardInterrupt(name)
+
+
+def _first_signal(signum: int, frame: Any) -> None:
+    _interrupt(signal.Signals(signum).name)
+
+
+def install_interrupt_handlers() -> dict[int, Any]:
+    """SIGINT and SIGTERM raise KeyboardInterrupt ONCE (pytest then runs every finalizer: user cleanup,
+    permission restore, the partial report); a second Ctrl-C cannot cut that short. Returns the previous
+    handlers for `restore_handlers`; does nothing outside the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    _Interrupts.first = None
+    return {sig: signal.signal(sig, _first_signal) for sig in _SIGNALS}
+
+
+def restore_handlers(previous: dict[int, Any]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+
+
 @contextmanager
 def signals_deferred(*, reraise: bool) -> Iterator[None]:
     """Hold SIGINT/SIGTERM until the block is done, so an impatient second Ctrl-C cannot strand users.
@@ -34,20 +74,16 @@ def signals_deferred(*, reraise: bool) -> Iterator[None]:
 
     def hold(signum: int, frame: Any) -> None:
         if not received:
-            stream = sys.__stderr__ or sys.stderr  # the CLI captures sys.stderr while pytest runs
-            stream.write("rc-conformance: interrupt received — finishing cleanup first "
-                         "(kill -9 would leave users behind for `rc-conformance cleanup`)\n")
-            stream.flush()
+            _note(signum, frame)
         received.append(signum)
 
     previous = {sig: signal.signal(sig, hold) for sig in _SIGNALS}
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if received and reraise and sys.exc_info()[0] is None:
-            raise KeyboardInterrupt(signal.Signals(received[0]).name)
+        restore_handlers(previous)
+        if received and reraise and _Interrupts.first is None and sys.exc_info()[0] is None:
+            _interrupt(signal.Signals(received[0]).name)
 
 
 # -- `rc-conformance cleanup` ----------------------------------------------------------------------
