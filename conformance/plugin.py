@@ -1,9 +1,7 @@
 """The pytest plugin of the suite: options, settings, fixtures, requirement markers, ordering, cleanup."""
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
@@ -13,6 +11,7 @@ import pytest
 from . import __version__
 from .actors import Actor
 from .catalogue import by_id
+from .cleanup import install_interrupt_handlers, restore_handlers
 from .client import Client
 from .config import Settings, load_settings
 from .errors import ConfigError, HarnessError, ProvisioningError
@@ -78,26 +77,22 @@ def pytest_configure(config: pytest.Config) -> None:
         suite_version=__version__, spec_sha256=spec_sha256(), seed=settings.seed,
         started=datetime.now(timezone.utc).isoformat(timespec="seconds"), strict=settings.strict)
     config._rcc_started = time.monotonic()  # type: ignore[attr-defined]
-    if threading.current_thread() is threading.main_thread():
-        # SIGTERM becomes KeyboardInterrupt so pytest unwinds through the fixture finalizers (user cleanup).
-        config._rcc_prev_sigterm = signal.signal(signal.SIGTERM, _sigterm)  # type: ignore[attr-defined]
-
-
-def _sigterm(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt("SIGTERM")
+    # SIGINT/SIGTERM become ONE KeyboardInterrupt, so pytest unwinds through the fixture finalizers
+    # (user cleanup, permission restore) and writes the partial report; further signals cannot cut that short.
+    config._rcc_prev_signals = install_interrupt_handlers()  # type: ignore[attr-defined]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    prev = getattr(config, "_rcc_prev_sigterm", None)
-    if prev is not None:
-        signal.signal(signal.SIGTERM, prev)
     provisioner = config.stash.get(PROVISIONER_KEY, None)
     if provisioner is not None and provisioner.pending():
         # Only reached when the session finalizer did not run (e.g. a second interrupt): last chance.
         try:
             provisioner.cleanup()
+            if provisioner.journal is not None and provisioner.journal.clean:
+                provisioner.journal.finish()
         except HarnessError as exc:
             print(f"conformance: {exc}", file=sys.stderr)
+    restore_handlers(getattr(config, "_rcc_prev_signals", {}))  # only now: the cleanup above is protected too
 
 
 def requirement_ids(item: pytest.Item) -> tuple[str, ...]:
