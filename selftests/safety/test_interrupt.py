@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,16 +43,22 @@ def _records(state: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted(state.glob("run-rcc-*.json"))] if state.is_dir() else []
 
 
-def test_sigint_after_users_exist_cleans_up_and_reports_error(server: RefProcess, tmp_path: Path) -> None:
+def test_impatient_ctrl_c_after_users_exist_cleans_up_and_reports_error(server: RefProcess, tmp_path: Path) -> None:
+    """Ctrl-C, Ctrl-C again, then SIGTERM: only the first unwinds the run; cleanup and report still finish."""
     before = server.admin.roles_of(PERMISSION)
     state, out = tmp_path / "state", tmp_path / "report"
     proc = start_cli("run", "--url", server.url, "--examples", "2", "--report-dir", str(out),
                      env=cli_env(state), cwd=tmp_path)
     wait_for(lambda: len(server.admin.run_users()) >= 2, 30, "users of the run to exist", proc)
-    proc.send_signal(signal.SIGINT)
+    for sig in (signal.SIGINT, signal.SIGINT, signal.SIGTERM):
+        proc.send_signal(sig)
+        time.sleep(0.05)  # apart, so the kernel delivers each one (two pending SIGINTs merge into one)
     done = finish(proc, 60)
     assert done.code == 2, done.both[-2000:]
-    assert "interrupted" in done.error_line()
+    assert "Traceback" not in done.both
+    *notes, last = done.err.splitlines()
+    assert "could not judge" in last and "interrupted" in last, done.err
+    assert all("finishing cleanup and the report first" in n for n in notes), done.err
     assert server.admin.run_users() == []
     assert server.admin.roles_of(PERMISSION) == before
     rep = report(out)
