@@ -137,7 +137,8 @@ def load(path: Path) -> RunState:
         perms = {str(k): {"before": [str(r) for r in v["before"]], "after": [str(r) for r in v["after"]]}
                  for k, v in dict(data.get("permissions") or {}).items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ProvisioningError(f"crash record {path} is unreadable ({type(exc).__name__}); inspect it by hand") from None
+        raise ProvisioningError(f"crash record {path} is unreadable ({type(exc).__name__}); "
+                                "inspect it by hand") from None
     if not PREFIX_RE.match(prefix):
         raise ProvisioningError(f"crash record {path} names prefix {prefix!r}, which this suite never generates")
     return RunState(path=path, url=url, prefix=prefix, pid=int(data.get("pid") or 0),

@@ -69,7 +69,8 @@ def assert_no_secrets(texts: dict[str, str], secrets: Iterable[str], codes: Iter
     leaks = []
     for name, text in texts.items():
         leaks += [f"{name}: secret {s[:4]}… ({len(s)} chars)" for s in secrets if s and s in text]
-        leaks += [f"{name}: code {c}" for c in codes if re.search(rf"(?<![0-9A-Za-z]){re.escape(c)}(?![0-9A-Za-z])", text)]
+        leaks += [f"{name}: code {c}" for c in codes
+                  if re.search(rf"(?<![0-9A-Za-z]){re.escape(c)}(?![0-9A-Za-z])", text)]
     assert not leaks, "secrets leaked:\n" + "\n".join(leaks)
 
 
