@@ -181,6 +181,7 @@ def summarise(runs: list[Run], *, examples: int, seed: int, jobs: int, wall_s: f
     ids = [req.id for req in load_catalogue()]
     return {
         "examples": examples, "seed": seed, "strict": True, "jobs": jobs, "wall_s": round(wall_s, 1),
+        "focused": any(r.focused for r in mutants),
         "requirements": ids,
         "faithful": {"verdict": faithful.verdict, "passed": faithful.verdict == "pass" and not faithful.problem,
                      "problem": faithful.problem, "duration_s": faithful.duration_s, "statuses": faithful.statuses,
@@ -223,10 +224,10 @@ def passed(result: dict[str, Any]) -> bool:
 
 
 def main(names: Sequence[str], *, examples: int, seed: int, jobs: int | None, out: str,
-         all_tests: bool = False, stream: Any = None) -> int:
+         all_tests: bool = False, focused: bool = False, stream: Any = None) -> int:
     """`rc-conformance mutants`: exit 0 when proven, 1 when a mutant survives or the faithful run fails."""
     stream = stream or sys.stdout
-    runs = plan(names, all_tests=all_tests)
+    runs = plan(names, all_tests=all_tests, focused=focused)
 
     def progress(run: Run) -> None:
         what = run.verdict if run.mutant is None else run.outcome
@@ -255,8 +256,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--out", default="reports", metavar="DIR", help="where mutation.md/.json go (default reports/)")
     p.add_argument("--all-tests", action="store_true",
                    help="run the property tests for every mutant, not only for those naming SCHEMA-*")
+    p.add_argument("--focused", action="store_true",
+                   help="run only each mutant's named requirements (other matrix cells read skip)")
 
 
 def cmd_mutants(args: Any) -> int:
     return main(args.mutant, examples=args.examples, seed=args.seed, jobs=args.jobs, out=args.out,
-                all_tests=args.all_tests)
+                all_tests=args.all_tests, focused=args.focused)
