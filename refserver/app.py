@@ -6,7 +6,7 @@ import random
 from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -77,6 +77,9 @@ async def dispatch(request: Request) -> Response:
         resp = forbidden()
     except ApiError as e:
         resp = error_response(e)
+    except ClientDisconnect:  # the client hung up mid-body: nobody is left to answer, and it is not a bug
+        log.info("client disconnected during %s %s", request.method, request.url.path)
+        return Response(status_code=499)
     except Exception:  # a bug: answer JSON, but shout so no selftest can miss it
         log.exception("REFSERVER INTERNAL ERROR (5xx) on %s %s", request.method, request.url.path)
         resp = json_response({"success": False, "error": "Internal server error [refserver-bug]"}, 500)
