@@ -39,9 +39,16 @@ def requirement_status(
     strict: bool,
     selected: bool = True,
     expectation: Expectation | None = None,
+    run_error: str = "",
 ) -> tuple[str, str]:
-    """Status and one-line reason for one requirement (architecture.md §4), expectation applied."""
+    """Status and one-line reason for one requirement (architecture.md §4), expectation applied.
+
+    `run_error` is the run-level harness error (e.g. an interrupt): a selected requirement whose
+    tests never ran because of it was not judged, so it is *error*, not a quiet *skip*.
+    """
     status, reason = _raw_status(req, tests, strict=strict, selected=selected)
+    if status == "skip" and reason == NO_TEST_RAN and run_error:
+        return "error", f"not judged: {first_line(run_error)}"
     if expectation is not None:
         if status in ("fail", "warn"):
             return "xfail", f"known deviation: {expectation.reason} (was: {reason})"
@@ -140,7 +147,8 @@ def build_report(
         tests = sorted((t for t in results if req.id in t.requirement_ids), key=lambda t: t.nodeid)
         exp = expectations.applicable(req.id, run.server_version, today)
         status, reason = requirement_status(
-            req, tests, strict=strict, selected=not selected or req.id in selected, expectation=exp)
+            req, tests, strict=strict, selected=not selected or req.id in selected, expectation=exp,
+            run_error=run.harness_error)
         exp_state = None
         if exp is not None:
             exp_state = {"xfail": "applied", "xpass": "stale"}.get(status, "unused")

@@ -94,6 +94,18 @@ def test_strict_turns_the_should_warning_into_fail():
     assert strict["strict"] is True
 
 
+def test_an_interrupted_run_reports_unrun_requirements_as_not_judged():
+    run = run_info()
+    run.harness_error = "the run was interrupted before it finished"
+    report = build_report(run, [result("AUTH-01")], load_catalogue(), None, False, TODAY, selected=("AUTH-01", "AUTH-02"))
+    by = {r["id"]: r for r in report["requirements"]}
+    assert by["AUTH-01"]["status"] == "pass"
+    assert by["AUTH-02"]["status"] == "error"
+    assert by["AUTH-02"]["reason"] == "not judged: the run was interrupted before it finished"
+    assert by["AUTH-03"]["status"] == "skip" and by["AUTH-03"]["reason"] == "not selected"
+    assert report["verdict"] == "error"
+
+
 def test_selection_marks_other_requirements_not_selected():
     report = build_report(run_info(), [result("AUTH-01")], load_catalogue(), None, False, TODAY,
                           selected=("AUTH-01",))
