@@ -5,6 +5,10 @@ one requirement it belongs to (see conformance/properties/checks.py), and one sm
 then asserts its part. So a failure fails exactly its requirement, and the cases are generated once.
 Run the module as a whole (with pytest-xdist use `--dist loadfile`): the four tests read the ledger
 the exploring test fills.
+
+The exploring test runs first in the session and the four judging tests last (before RATE-01; see
+tests/conftest.py): cases sent without the caller's session go out from worker threads, and up to
+6.x each of their 401s is delayed 0.5-1 s; the other tests run meanwhile, the ledger waits for them.
 """
 from __future__ import annotations
 
@@ -23,38 +27,50 @@ from conformance.stash import RUN_KEY
 from conformance.targets import Target
 
 
-@pytest.fixture(scope="module")
-def property_run(rcc_settings: Settings, target: Target, client: Client,
+@pytest.fixture(scope="session")
+def property_run(request: pytest.FixtureRequest, rcc_settings: Settings, target: Target, client: Client,
                  provisioner: Provisioner) -> Iterator[Exploration]:
     """A dedicated admin caller with TOTP, three users requests may name, two bystanders nobody names."""
     run = Exploration.provision(rcc_settings, target, client, provisioner)
     try:
         yield run
     finally:
-        run.cleanup()
+        try:
+            if run.ledger.started:  # the judging tests were deselected: still record the stats
+                _finish(request.config, run)
+        finally:
+            run.cleanup()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def property_schema(property_run: Exploration) -> Any:
     return property_run.build_schema()
 
 
+def _finish(config: pytest.Config, run: Exploration) -> None:
+    """Once: wait for the deferred cases, check the bystanders, record the stats."""
+    if run.ledger.finished:
+        return
+    run_info = config.stash.get(RUN_KEY, None)
+    run.finish(run_info.properties if run_info is not None else None)
+    if run_info is not None and run_info.seed is None:
+        run_info.seed = run.ledger.seed
+
+
 @pytest.fixture
 def exploration(request: pytest.FixtureRequest, property_run: Exploration) -> Iterator[Exploration]:
-    """Around the exploring test: afterwards check the bystanders, record the stats, surface harness errors."""
+    """Around the exploring test: surface harness errors seen while sending (the rest is judged later)."""
     property_run.ledger.started = True
     yield property_run
-    run_info = request.config.stash.get(RUN_KEY, None)
-    property_run.finish(run_info.properties if run_info is not None else None)
-    if run_info is not None and run_info.seed is None:
-        run_info.seed = property_run.ledger.seed
     if property_run.ledger.harness_error:
         raise HarnessError(property_run.ledger.harness_error)
 
 
 @pytest.fixture
-def ledger(property_run: Exploration) -> Any:
+def ledger(request: pytest.FixtureRequest, property_run: Exploration) -> Any:
     led = property_run.ledger
+    if led.started:
+        _finish(request.config, property_run)
     if not led.finished:
         raise HarnessError("the exploring test test_generated_requests did not run in this process "
                            "(deselected, or split by xdist: use --dist loadfile): nothing to judge")

@@ -4,10 +4,13 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+import requests.adapters
 import schemathesis
 from schemathesis.checks import CheckContext
 from schemathesis.config import HealthCheck
@@ -33,6 +36,10 @@ from .safety import USER_ID_HEADER, GuardedSession, NameMapper, PoolUser, Unsafe
 POOL_SIZE = 3  # disposable users generated requests may name (and so reset)
 BYSTANDERS = 2  # disposable users no generated request may name: their keys and sessions must survive
 TEXT_LIMIT = 2000
+#: Threads that send the cases without the caller's token and judge every answer. Up to 6.x each
+#: 401 is delayed 0.5-1 s: sent one after the other they would dominate the run.
+DEFERRED_WORKERS = 24
+TOKEN_HEADER = "x-auth-token"
 
 
 def _content_type(response: Any) -> str:
@@ -60,16 +67,24 @@ class Exploration:
     enforced: set[str] = field(default_factory=set)  # ignored_auth: operations proven to enforce auth
     explicit: dict[int, ExplicitCase] = field(default_factory=dict)
     admin_keys: str | None = None  # digest of the configured admin's keys before the run
+    _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _pending: list[Future] = field(default_factory=list, repr=False)
+    _auth_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # -- setup -----------------------------------------------------------------------------------
     @classmethod
     def provision(cls, settings: Settings, target: Target, client: Client, provisioner: Provisioner) -> Exploration:
+        # One after the other: which username each pool index gets must not depend on thread timing
+        # (a seed reproduces the same requests, names included).
         caller = PropertyCaller(provisioner.create_user("admin", totp=True, keys=False))
         pool = [provisioner.create_user("user", keys=True) for _ in range(POOL_SIZE)]
         bystanders = [provisioner.create_user("user", keys=True) for _ in range(BYSTANDERS)]
         mapper = NameMapper(run=provisioner.prefix, pool=tuple(PoolUser(a.id, a.username) for a in pool))
         session = GuardedSession(mapper)
         session.verify = settings.ca_bundle or settings.verify_tls
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=DEFERRED_WORKERS + 2)  # keep-alive for every worker
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
         two_factor = probe_two_factor(client, caller.actor)  # no code, a name that cannot exist: no effect
         seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(2**32)
         ledger = Ledger(seed=seed, examples=settings.examples)
@@ -128,25 +143,66 @@ class Exploration:
 
     # -- one case ----------------------------------------------------------------------------------
     def run_case(self, case: Any) -> None:
-        """Send one generated case as the property caller and file each failed check under its ID."""
+        """Send one generated case as the property caller and file each failed check under its ID.
+
+        A case authenticating as the caller (its id and live token) is sent here, in order: its answer
+        may log the caller out (a self-reset), which the next case must see. Every other case (no or a
+        wrong token, a token sent with another id) is answered 401 without effect by a conformant
+        server, so it is sent from a worker thread. Every answer is judged on a worker thread too
+        (ignored_auth's probes are unauthenticated requests as well); `finish` waits for all of them.
+        """
         if self.ledger.harness_error:
             return  # the run already cannot be judged: send nothing more
         self.ledger.cases += 1
-        try:
-            self._prepare(case)
-            response = case.call(session=self.session, timeout=self.settings.timeout,
-                                 verify=self.session.verify)
-        except UnsafeRequest as exc:
-            self.ledger.fail_run(str(exc))
+        self._prepare(case)
+        if not self._carries_caller_session(case):
+            self._defer(self._send_and_judge, case)
             return
-        except requests.RequestException as exc:
-            self.ledger.fail_run(f"network error during the property run: {type(exc).__name__}: {exc}")
+        response = self._send(case)
+        if response is None:
             return
-        self.ledger.statuses[response.status_code] += 1
         had_auth = response.request.headers.get("X-User-Id") == self.caller.id
         named_pool = self._named_pool_user(response)
         self.caller.note_answer(response.status_code, had_auth=had_auth, named_pool_user=named_pool)
-        self._judge(case, response)
+        self._defer(self._judge, case, response)
+
+    def _carries_caller_session(self, case: Any) -> bool:
+        """Does the case authenticate as the caller (its id and its live token)? Only then can it act."""
+        sent = {name.lower(): value for name, value in (case.headers or {}).items()}
+        return sent.get(TOKEN_HEADER) == self.caller.actor.token and sent.get(USER_ID_HEADER) == self.caller.id
+
+    def _send(self, case: Any) -> Any:
+        """One request through the guarded session; None (and the run marked unjudgeable) on failure."""
+        try:
+            response = case.call(session=self.session, timeout=self.settings.timeout, verify=self.session.verify)
+        except UnsafeRequest as exc:
+            self.ledger.fail_run(str(exc))
+            return None
+        except requests.RequestException as exc:
+            self.ledger.fail_run(f"network error during the property run: {type(exc).__name__}: {exc}")
+            return None
+        self.ledger.count_status(response.status_code)
+        return response
+
+    def _send_and_judge(self, case: Any) -> None:
+        if self.ledger.harness_error:
+            return
+        response = self._send(case)
+        if response is not None:
+            self._judge(case, response)
+
+    def _defer(self, fn: Any, *args: Any) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(DEFERRED_WORKERS, thread_name_prefix="rcc-property")
+        self._pending.append(self._pool.submit(fn, *args))
+
+    def drain(self) -> None:
+        """Wait for every deferred send and judgement; an unexpected exception makes the run unjudgeable."""
+        pending, self._pending = self._pending, []
+        for future in pending:
+            exc = future.exception()
+            if exc is not None:
+                self.ledger.fail_run(f"property run: {type(exc).__name__}: {exc}")
 
     def _prepare(self, case: Any) -> None:
         self.sanitize(case)
@@ -178,7 +234,7 @@ class Exploration:
             response_checks=None, phase=phase, auth_enforced_operations=self.enforced)
 
     def _judge(self, case: Any, response: Any) -> None:
-        checks = build_checks(self.mapper, self.two_factor)
+        checks = build_checks(self.mapper, self.two_factor, self._auth_lock)
         try:
             failures = judge(case, response, self._context(case), checks)
         except UnsafeRequest as exc:
@@ -219,8 +275,9 @@ class Exploration:
 
     # -- after the run -----------------------------------------------------------------------------
     def finish(self, run_stats: PropertyStats | None) -> None:
-        """Check the bystanders (SCHEMA-04) and record the run's statistics."""
+        """Wait for the deferred cases, check the bystanders (SCHEMA-04) and record the run's statistics."""
         try:
+            self.drain()
             if not self.ledger.harness_error:
                 self._check_bystanders()
         finally:
@@ -281,6 +338,9 @@ class Exploration:
         return hashlib.sha256(material.encode()).hexdigest()
 
     def cleanup(self) -> None:
+        self.drain()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         failures = []
         for actor in [self.caller.actor, *self.pool, *self.bystanders]:
             try:

@@ -63,6 +63,10 @@ class Ledger:
         with self._lock:
             self.findings[finding.requirement].append(finding)
 
+    def count_status(self, status: int) -> None:
+        with self._lock:  # answers are counted from the worker threads of the run
+            self.statuses[status] += 1
+
     def note(self, text: str) -> None:
         text = redact(text)
         with self._lock:

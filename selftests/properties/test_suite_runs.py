@@ -119,8 +119,10 @@ def test_same_seed_sends_the_same_requests(server_behind_proxy, tmp_path):
         sequences.append(canonical_resets(proxy))
     first, second, other = sequences
     assert len(first) > 50
-    assert first == second
-    assert first != other  # the comparison can tell runs apart: another seed generates other requests
+    # Compared as multisets: cases sent without the caller's session go out from worker threads,
+    # so the order in which the server receives them is not part of what a seed reproduces.
+    assert sorted(first) == sorted(second)
+    assert sorted(first) != sorted(other)  # the comparison can tell runs apart: another seed generates other requests
 
 
 # -- safety ------------------------------------------------------------------------------------------
