@@ -1,77 +1,116 @@
-"""Authentication (AUTH-*) and JSON answers (API-01): who may call the endpoint at all."""
+"""Authentication (AUTH-*) and JSON answers (API-01): who may call the endpoint at all.
+
+Up to 6.x every 401 is delayed 0.5-1 s, so each test's one request is a scenario sent ahead of the
+tests, all together (conformance.ahead); each test judges its own answer.
+"""
 from __future__ import annotations
 
 import pytest
 
+from conformance.ahead import Context, answered_ahead
 from conformance.expect import expect_json, expect_unauthorized
 from conformance.provisioning import RESET
 
 requirement = pytest.mark.requirement
+WRONG_TOKEN = "rcc-wrong-token-0000000000000000000000000"
+
+
+def no_credentials(s: Context):
+    return s.client.post(RESET, json={"userId": s.nobody})
+
+
+def auth_token_missing(s: Context):
+    return s.client.post(RESET, headers={"X-User-Id": s.privileged.id}, json={"userId": s.nobody})
+
+
+def user_id_missing(s: Context):
+    return s.client.post(RESET, headers={"X-Auth-Token": s.privileged.token}, json={"userId": s.nobody})
+
+
+def wrong_token(s: Context):
+    return s.client.post(RESET, headers={"X-User-Id": s.privileged.id, "X-Auth-Token": WRONG_TOKEN},
+                         json={"userId": s.nobody})
+
+
+def token_of_another_user(s: Context):
+    return s.client.post(RESET, headers={"X-User-Id": s.unprivileged.id, "X-Auth-Token": s.privileged.token},
+                         json={"userId": s.nobody})
+
+
+def logged_out_token(s: Context):
+    caller = s.provisioner.create_user("admin", keys=False, verified=False, login_now=True)  # password fallback
+    s.provisioner.logout(caller)
+    return s.client.post(RESET, headers=caller.auth_headers(caller.code()), json={"userId": s.nobody})
+
+
+def code_and_body_without_credentials(s: Context):
+    return s.client.post(RESET, headers={"x-2fa-code": s.privileged.code()}, json={"userId": s.privileged.id})
 
 
 @requirement("AUTH-01")
-def test_unauthorized_when_no_credentials(client, nobody):
+@answered_ahead(no_credentials)
+def test_unauthorized_when_no_credentials(answer):
     """Neither X-User-Id nor X-Auth-Token → 401 "You must be logged in to do this."."""
-    resp = client.post(RESET, json={"userId": nobody})
-    expect_unauthorized(resp)
+    expect_unauthorized(answer)
 
 
 @requirement("AUTH-02")
-def test_unauthorized_when_auth_token_missing(client, privileged, nobody):
+@answered_ahead(auth_token_missing)
+def test_unauthorized_when_auth_token_missing(answer):
     """X-Auth-Token missing → 401 with the documented body."""
-    resp = client.post(RESET, headers={"X-User-Id": privileged.id}, json={"userId": nobody})
-    expect_unauthorized(resp)
+    expect_unauthorized(answer)
 
 
 @requirement("AUTH-03")
-def test_unauthorized_when_user_id_missing(client, privileged, nobody):
+@answered_ahead(user_id_missing)
+def test_unauthorized_when_user_id_missing(answer):
     """X-User-Id missing → 401 with the documented body."""
-    resp = client.post(RESET, headers={"X-Auth-Token": privileged.token}, json={"userId": nobody})
-    expect_unauthorized(resp)
+    expect_unauthorized(answer)
 
 
 @requirement("AUTH-04")
-def test_unauthorized_when_token_is_wrong(client, privileged, nobody):
+@answered_ahead(wrong_token)
+def test_unauthorized_when_token_is_wrong(answer):
     """A wrong token for an existing user id → 401."""
-    headers = {"X-User-Id": privileged.id, "X-Auth-Token": "rcc-wrong-token-0000000000000000000000000"}
-    resp = client.post(RESET, headers=headers, json={"userId": nobody})
-    expect_unauthorized(resp)
+    expect_unauthorized(answer)
 
 
 @requirement("AUTH-05")
-def test_unauthorized_when_token_belongs_to_another_user(client, privileged, unprivileged, nobody):
+@answered_ahead(token_of_another_user)
+def test_unauthorized_when_token_belongs_to_another_user(answer):
     """A valid token of user A sent with user B's id → 401."""
-    headers = {"X-User-Id": unprivileged.id, "X-Auth-Token": privileged.token}
-    resp = client.post(RESET, headers=headers, json={"userId": nobody})
-    expect_unauthorized(resp)
+    expect_unauthorized(answer)
 
 
 @requirement("AUTH-06")
-def test_unauthorized_when_token_was_logged_out(client, provisioner, throwaway_admin, nobody):
+@answered_ahead(logged_out_token)
+def test_unauthorized_when_token_was_logged_out(answer):
     """A token used after logout → 401."""
-    provisioner.logout(throwaway_admin)
-    resp = client.post(RESET, headers=throwaway_admin.auth_headers(throwaway_admin.code()), json={"userId": nobody})
-    expect_unauthorized(resp)
+    expect_unauthorized(answer)
 
 
 @requirement("AUTH-07")
-def test_unauthorized_before_two_factor_and_body(client, privileged):
+@answered_ahead(code_and_body_without_credentials)
+def test_unauthorized_before_two_factor_and_body(answer):
     """Authentication is checked first: an unauthenticated call with a code and a body still gets 401."""
-    resp = client.post(RESET, headers={"x-2fa-code": privileged.code()}, json={"userId": privileged.id})
-    expect_unauthorized(resp)
+    expect_unauthorized(answer)
+
+
+def totp_required(s: Context):
+    return s.client.post(RESET, headers=s.privileged.auth_headers(), json={"userId": s.nobody})
+
+
+def invalid_user(s: Context):
+    return s.client.post(RESET, headers=s.privileged.auth_headers(s.privileged.code()), json={"userId": s.nobody})
 
 
 # Three answers of different kinds; each must be JSON whatever its status.
-_HEADERS = {
-    "unauthenticated": lambda caller: {},
-    "totp-required": lambda caller: caller.auth_headers(),
-    "invalid-user": lambda caller: caller.auth_headers(caller.code()),
-}
-
-
 @requirement("API-01")
-@pytest.mark.parametrize("kind", sorted(_HEADERS))
-def test_answer_is_json_whatever_the_outcome(client, privileged, nobody, kind):
+@pytest.mark.parametrize("kind", [
+    pytest.param("invalid-user", marks=answered_ahead(invalid_user)),
+    pytest.param("totp-required", marks=answered_ahead(totp_required)),
+    pytest.param("unauthenticated", marks=answered_ahead(no_credentials)),
+])
+def test_answer_is_json_whatever_the_outcome(answer, kind):
     """Every answer of the endpoint is JSON (Content-Type: application/json)."""
-    resp = client.post(RESET, headers=_HEADERS[kind](privileged), json={"userId": nobody})
-    expect_json(resp)
+    expect_json(answer)
