@@ -10,8 +10,12 @@ import pyotp
 from .redact import register_secret
 
 STEP = 30  # seconds per TOTP step (RFC 6238 default, what Rocket.Chat uses)
-#: A code with less than this left in its step may expire between sending and checking: wait instead.
+#: A previous/next-step code with less than this left in the current step may fall out of the
+#: server's window (±1 step) before it is checked: wait for the next step instead (TFA-07 only).
 MIN_REMAINING = 3.0
+#: A current-step code stays valid one more step after its own (MaxDelta 1, the default), so it only
+#: needs time to reach a server whose window is 0: a short margin, so the step-edge wait is rare.
+FRESH_MIN_REMAINING = 0.5
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -28,18 +32,19 @@ class Totp:
         self.min_remaining = min_remaining
         register_secret(secret)
 
-    def _steady_now(self) -> float:
-        """The current time, after waiting for the next step when this one is about to end."""
+    def _steady_now(self, margin: float | None = None) -> float:
+        """The current time, after waiting for the next step when less than `margin` is left of this one."""
+        margin = self.min_remaining if margin is None else margin
         now = self.clock()
         remaining = STEP - (now % STEP)
-        if remaining < self.min_remaining:
+        if remaining < margin:
             self.sleep(remaining + 0.05)  # land just inside the next step
             now = self.clock()
         return now
 
     def at(self, steps: int = 0) -> str:
         """The code of the step `steps` away from the current one (0 = now, -1 previous, +1 next)."""
-        now = self._steady_now()
+        now = self._steady_now(min(self.min_remaining, FRESH_MIN_REMAINING) if steps == 0 else None)
         return self._code(now + steps * STEP)
 
     def fresh(self) -> str:
@@ -57,7 +62,7 @@ class Totp:
 
     def stale(self, steps_ago: int = 3) -> str:
         """A code from `steps_ago` (>= 3) steps ago that is not also valid now (collisions are 1e-6 rare)."""
-        now = self._steady_now()
+        now = self.clock()  # no wait: 3+ steps old stays outside the ±1 window after a step change too
         valid = self.window(now)
         for back in range(max(steps_ago, 3), max(steps_ago, 3) + 20):
             code = self._code(now - back * STEP)
@@ -67,7 +72,7 @@ class Totp:
 
     def wrong(self) -> str:
         """A well-formed 6-digit code that is valid in no nearby step."""
-        now = self._steady_now()
+        now = self.clock()  # no wait: the excluded window (±2 steps) covers a step change
         valid = self.window(now)
         base = int(self._code(now))
         for shift in range(500_000, 500_100):

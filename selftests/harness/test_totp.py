@@ -1,4 +1,4 @@
-"""TOTP helper: fresh codes never sit at a step edge; previous/next/stale/wrong/malformed codes are right."""
+"""TOTP helper: no code sits too near a step edge; previous/next/stale/wrong/malformed codes are right."""
 from __future__ import annotations
 
 import hashlib
@@ -38,8 +38,8 @@ def test_fresh_code_mid_step_does_not_wait():
     assert clock.slept == []
 
 
-@pytest.mark.parametrize("remaining", [2.9, 1.0, 0.01])
-def test_fresh_code_near_step_end_waits_for_next_step(remaining):
+@pytest.mark.parametrize("remaining", [0.49, 0.01])
+def test_fresh_code_at_step_end_waits_for_next_step(remaining):
     step_start = 1_700_000_040.0 - (1_700_000_040.0 % STEP)
     totp, clock = _totp(step_start + STEP - remaining)
     code = totp.fresh()
@@ -47,10 +47,38 @@ def test_fresh_code_near_step_end_waits_for_next_step(remaining):
     assert code == pyotp.TOTP(SECRET).at(int(step_start + STEP))  # the next step's code
 
 
-def test_fresh_code_with_exactly_enough_time_left_does_not_wait():
+@pytest.mark.parametrize("remaining", [2.9, 1.0, 0.5])
+def test_fresh_code_near_step_end_does_not_wait(remaining):
+    """A current code stays valid a step longer (MaxDelta 1): only the last half second is avoided."""
+    step_start = 1_700_000_040.0 - (1_700_000_040.0 % STEP)
+    totp, clock = _totp(step_start + STEP - remaining)
+    assert totp.fresh() == pyotp.TOTP(SECRET).at(int(step_start))
+    assert clock.slept == []
+
+
+@pytest.mark.parametrize("steps", [-1, +1])
+@pytest.mark.parametrize("remaining", [2.9, 1.0, 0.01])
+def test_off_step_code_near_step_end_waits_for_next_step(remaining, steps):
+    step_start = 1_700_000_040.0 - (1_700_000_040.0 % STEP)
+    totp, clock = _totp(step_start + STEP - remaining)
+    code = totp.at(steps)
+    assert len(clock.slept) == 1 and remaining < clock.slept[0] < remaining + 0.5
+    assert code == pyotp.TOTP(SECRET).at(int(step_start + STEP + steps * STEP))
+
+
+def test_off_step_code_with_exactly_enough_time_left_does_not_wait():
     step_start = 1_700_000_040.0 - (1_700_000_040.0 % STEP)
     totp, clock = _totp(step_start + STEP - 3.0)
-    totp.fresh()
+    totp.previous()
+    assert clock.slept == []
+
+
+@pytest.mark.parametrize("remaining", [2.9, 0.01])
+def test_stale_and_wrong_codes_never_wait(remaining):
+    step_start = 1_700_000_040.0 - (1_700_000_040.0 % STEP)
+    totp, clock = _totp(step_start + STEP - remaining)
+    totp.stale(3)
+    totp.wrong()
     assert clock.slept == []
 
 
