@@ -5,12 +5,10 @@ import hashlib
 import json
 import random
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-import requests.adapters
 import schemathesis
 from schemathesis.checks import CheckContext
 from schemathesis.config import HealthCheck
@@ -32,13 +30,11 @@ from .checks import build_checks, judge
 from .explicit import ExplicitCase, explicit_cases
 from .ledger import Finding, Ledger
 from .safety import USER_ID_HEADER, GuardedSession, NameMapper, PoolUser, UnsafeRequest, js_blank
+from .workers import Workers
 
 POOL_SIZE = 3  # disposable users generated requests may name (and so reset)
 BYSTANDERS = 2  # disposable users no generated request may name: their keys and sessions must survive
 TEXT_LIMIT = 2000
-#: Threads that send the cases without the caller's token and judge every answer. Up to 6.x each
-#: 401 is delayed 0.5-1 s: sent one after the other they would dominate the run.
-DEFERRED_WORKERS = 24
 TOKEN_HEADER = "x-auth-token"
 
 
@@ -67,9 +63,12 @@ class Exploration:
     enforced: set[str] = field(default_factory=set)  # ignored_auth: operations proven to enforce auth
     explicit: dict[int, ExplicitCase] = field(default_factory=dict)
     admin_keys: str | None = None  # digest of the configured admin's keys before the run
-    _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
-    _pending: list[Future] = field(default_factory=list, repr=False)
+    workers: Workers | None = field(default=None, repr=False)  # deferred sends and judgements
     _auth_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.workers is None:
+            self.workers = Workers(self.session)
 
     # -- setup -----------------------------------------------------------------------------------
     @classmethod
@@ -82,9 +81,6 @@ class Exploration:
         mapper = NameMapper(run=provisioner.prefix, pool=tuple(PoolUser(a.id, a.username) for a in pool))
         session = GuardedSession(mapper)
         session.verify = settings.ca_bundle or settings.verify_tls
-        adapter = requests.adapters.HTTPAdapter(pool_maxsize=DEFERRED_WORKERS + 2)  # keep-alive for every worker
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
         two_factor = probe_two_factor(client, caller.actor)  # no code, a name that cannot exist: no effect
         seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(2**32)
         ledger = Ledger(seed=seed, examples=settings.examples)
@@ -156,7 +152,7 @@ class Exploration:
         self.ledger.cases += 1
         self._prepare(case)
         if not self._carries_caller_session(case):
-            self._defer(self._send_and_judge, case)
+            self.workers.submit(self._send_and_judge, case)
             return
         response = self._send(case)
         if response is None:
@@ -164,17 +160,18 @@ class Exploration:
         had_auth = response.request.headers.get("X-User-Id") == self.caller.id
         named_pool = self._named_pool_user(response)
         self.caller.note_answer(response.status_code, had_auth=had_auth, named_pool_user=named_pool)
-        self._defer(self._judge, case, response)
+        self.workers.submit(self._judge, case, response)
 
     def _carries_caller_session(self, case: Any) -> bool:
         """Does the case authenticate as the caller (its id and its live token)? Only then can it act."""
         sent = {name.lower(): value for name, value in (case.headers or {}).items()}
         return sent.get(TOKEN_HEADER) == self.caller.actor.token and sent.get(USER_ID_HEADER) == self.caller.id
 
-    def _send(self, case: Any) -> Any:
-        """One request through the guarded session; None (and the run marked unjudgeable) on failure."""
+    def _send(self, case: Any, session: GuardedSession | None = None) -> Any:
+        """One request through a guarded session; None (and the run marked unjudgeable) on failure."""
+        session = session or self.session
         try:
-            response = case.call(session=self.session, timeout=self.settings.timeout, verify=self.session.verify)
+            response = case.call(session=session, timeout=self.settings.timeout, verify=session.verify)
         except UnsafeRequest as exc:
             self.ledger.fail_run(str(exc))
             return None
@@ -187,22 +184,14 @@ class Exploration:
     def _send_and_judge(self, case: Any) -> None:
         if self.ledger.harness_error:
             return
-        response = self._send(case)
+        response = self._send(case, self.workers.session())
         if response is not None:
             self._judge(case, response)
 
-    def _defer(self, fn: Any, *args: Any) -> None:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(DEFERRED_WORKERS, thread_name_prefix="rcc-property")
-        self._pending.append(self._pool.submit(fn, *args))
-
     def drain(self) -> None:
         """Wait for every deferred send and judgement; an unexpected exception makes the run unjudgeable."""
-        pending, self._pending = self._pending, []
-        for future in pending:
-            exc = future.exception()
-            if exc is not None:
-                self.ledger.fail_run(f"property run: {type(exc).__name__}: {exc}")
+        for exc in self.workers.wait():
+            self.ledger.fail_run(f"property run: {type(exc).__name__}: {exc}")
 
     def _prepare(self, case: Any) -> None:
         self.sanitize(case)
@@ -211,7 +200,7 @@ class Exploration:
             spec.apply(case, self.caller, self.pool)
         elif case._has_explicit_auth:
             self.caller.apply(case)  # fresh token (after a self-reset) and fresh code, right before sending
-        self.session.caller_ids = {self.caller.id}
+        self.session.caller_ids.add(self.caller.id)  # in place: the worker threads' sessions share the set
 
     def _named_pool_user(self, response: Any) -> bool:
         from .checks import sent_json_body  # local: checks imports safety only
@@ -339,8 +328,7 @@ class Exploration:
 
     def cleanup(self) -> None:
         self.drain()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        self.workers.close()
         failures = []
         for actor in [self.caller.actor, *self.pool, *self.bystanders]:
             try:

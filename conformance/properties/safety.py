@@ -232,6 +232,18 @@ class GuardedSession(SameHostRedirectsSession):
             raise UnsafeRequest(f"refused to send a generated request naming users the suite did not create: {shown}")
         return refs
 
+    def sibling(self) -> GuardedSession:
+        """A session for another thread, sharing the allow list and the record of what was sent.
+
+        schemathesis swaps `session.headers` around each call, so one session must not serve two
+        threads at once.
+        """
+        other = GuardedSession(self.mapper)
+        other.verify = self.verify
+        other.caller_ids = self.caller_ids
+        other.sent, other._lock = self.sent, self._lock
+        return other
+
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         refs = self.inspect(request)
         with self._lock:
