@@ -48,6 +48,10 @@ ROUTES: dict[str, dict[str, Handler]] = {
 }
 METHOD_CALL_PREFIX = "/api/v1/method.call/"
 
+# Its own generator: an embedded server shares the process with hypothesis, which warns when the
+# global `random` state moves while it draws (and would replay differently).
+_JITTER = random.Random()
+
 
 def _resolve(path: str) -> tuple[dict[str, Handler] | None, dict[str, str]]:
     if path in ROUTES:
@@ -84,7 +88,7 @@ async def dispatch(request: Request) -> Response:
         log.exception("REFSERVER INTERNAL ERROR (5xx) on %s %s", request.method, request.url.path)
         resp = json_response({"success": False, "error": "Internal server error [refserver-bug]"}, 500)
     if resp.status_code in (401, 403) and b.unauthenticated_delay:
-        await asyncio.sleep(random.uniform(*b.unauthenticated_delay))  # noqa: S311 - timing jitter
+        await asyncio.sleep(_JITTER.uniform(*b.unauthenticated_delay))  # noqa: S311 - timing jitter
     if b.cache_control_headers:
         resp.headers.setdefault("Cache-Control", "no-store")
         resp.headers.setdefault("Pragma", "no-cache")
