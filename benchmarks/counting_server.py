@@ -39,6 +39,8 @@ def client_kind(headers: list[tuple[bytes, bytes]]) -> str:
         return "schemathesis"
     if agent.startswith("bench-setup"):
         return "bench-setup"
+    if agent.startswith("python-requests"):  # schemathesis' own probes (ignored_auth) and a few cases
+        return "python-requests"
     return f"other:{agent[:40]}"
 
 

@@ -43,6 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "openapi" / "users.resetE2EKey.yaml"
 ADMIN = ("benchadmin", "Bench-admin-pass-1", "benchadmin@example.com")
 SETUP_UA = {"User-Agent": "bench-setup"}
+#: `rc-conformance` as the console script runs it; `python -m` so PYTHONPATH can select another checkout.
+SUITE = [sys.executable, "-m", "conformance"]
 PACKAGES = ("rc-e2e-conformance", "schemathesis", "hypothesis", "pytest", "pytest-xdist", "requests",
             "starlette", "uvicorn", "jsonschema", "jsonschema-rs", "pyotp")
 
@@ -128,10 +130,12 @@ def bare_caller(url: str) -> dict[str, str]:
     return auth
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS MiB of the process tree, exit code)."""
+def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS MiB of the process tree, exit code). Runs in a new directory under `cwd`
+    (schemathesis keeps a cache directory, .schemathesis/, where it runs; .hypothesis/ likewise)."""
+    cwd = Path(tempfile.mkdtemp(dir=cwd))  # a fresh one per run: no cache carries over between runs
     start = time.monotonic()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.monotonic() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -154,11 +158,11 @@ def run_suite(args: argparse.Namespace, workdir: Path, n: int) -> dict[str, Any]
     server = Server(workdir, args.server_profile)
     report_dir = workdir / f"suite-{n}"
     env = {**os.environ, "RCC_ADMIN_USER": ADMIN[0], "RCC_ADMIN_PASSWORD": ADMIN[1]}
-    cmd = [shutil.which("rc-conformance") or "rc-conformance", "run", "--url", server.url,
+    cmd = [*SUITE, "run", "--url", server.url,
            "--examples", str(args.examples), "--seed", str(args.seed), "--allow-config-changes",
            "--allow-rate-limit-probe", "--quiet", "--report-dir", str(report_dir)]
     try:
-        wall, rss, code = timed(cmd, env)
+        wall, rss, code = timed(cmd, env, workdir)
     finally:
         counts = tally(server.stop())
     report = json.loads((report_dir / "report.json").read_text())
@@ -175,7 +179,7 @@ def run_bare(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         cmd = [shutil.which("schemathesis") or "schemathesis", "run", str(SPEC), "--url", server.url,
                "--max-examples", str(args.examples), "--seed", str(args.seed), "--continue-on-failure",
                "-H", f"X-User-Id: {auth['X-User-Id']}", "-H", f"X-Auth-Token: {auth['X-Auth-Token']}"]
-        wall, rss, code = timed(cmd, dict(os.environ))
+        wall, rss, code = timed(cmd, dict(os.environ), workdir)
     finally:
         counts = tally(server.stop())
     return {"wall": wall, "rss": rss, "exit": code, **counts}
@@ -188,11 +192,11 @@ def embedded(args: argparse.Namespace, workdir: Path, profile: str | None, n: in
     env = {k: v for k, v in os.environ.items() if not k.startswith("RCC_")}
     common = ["--examples", str(args.examples), "--seed", str(args.seed), "--report-dir", str(report_dir)]
     if profile is None:
-        cmd = [shutil.which("rc-conformance") or "rc-conformance", "run", "--quiet", *common]
+        cmd = [*SUITE, "run", "--quiet", *common]
     else:
         cmd = [sys.executable, "-m", "pytest", str(ROOT / "tests"), "-p", "no:cacheprovider", "-q",
                "--refserver-profile", profile, *common]
-    wall, rss, code = timed(cmd, env)
+    wall, rss, code = timed(cmd, env, workdir)
     report = json.loads((report_dir / "report.json").read_text())
     return {"wall": wall, "rss": rss, "exit": code, "verdict": report["verdict"],
             "rate_limited_answers": report["rate_limited_answers"]}
