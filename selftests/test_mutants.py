@@ -20,16 +20,7 @@ EXAMPLES = 5
 JOBS = (os.cpu_count() or 1) + 1
 #: Mutants the suite does not kill yet, with the tests/ change that kills them (tests/ is owned by the
 #: harness engineer). Strict xfail: once the suite is fixed the XPASS fails, and the entry must go.
-SUITE_GAPS: dict[str, str] = {
-    "auth_checked_late": "tests/test_authentication.py AUTH-07 sends userId=<privileged.id>, an existing user, "
-                         "so a server that looks the target up before authenticating still answers 401; "
-                         "naming an unknown user (nobody) makes it answer error-invalid-user",
-    "wrong_user_reset": "tests/test_success_effects.py test_bystander_keys_survive_reset resets through the "
-                        "session-wide `privileged` caller, which this mutant has already reset (logged out), so "
-                        "EFFECT-03 ends in error; a disposable caller (throwaway_admin) keeps it judgeable",
-    "caller_logged_out": "same cause as wrong_user_reset: an earlier reset logged `privileged` out, so "
-                         "test_bystander_keys_survive_reset's setup reset is refused and EFFECT-03 ends in error",
-}
+SUITE_GAPS: dict[str, str] = {}  # mutants the suite is known to miss (strict xfail): none
 
 
 # -- the catalogue itself (fast) ----------------------------------------------------------------

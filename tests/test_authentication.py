@@ -44,7 +44,8 @@ def logged_out_token(s: Context):
 
 
 def code_and_body_without_credentials(s: Context):
-    return s.client.post(RESET, headers={"x-2fa-code": s.privileged.code()}, json={"userId": s.privileged.id})
+    # An unknown target: a server that looked it up before authenticating would answer error-invalid-user.
+    return s.client.post(RESET, headers={"x-2fa-code": s.privileged.code()}, json={"userId": s.nobody})
 
 
 @requirement("AUTH-01")
