@@ -137,6 +137,19 @@ def _why_error(report: dict[str, Any]) -> str:
     return report["verdict_reason"]
 
 
+def hypothesis_storage() -> str:
+    """Where hypothesis keeps its caches during a run: one directory per user, not ./.hypothesis.
+
+    hypothesis builds a Unicode table on first use (~1 s and ~200 MB) and caches it in its storage
+    directory, by default `.hypothesis/` in the working directory: every run started in a new
+    directory would rebuild it (and leave the directory behind). The suite stores no examples there
+    (its example database is off), so a shared per-user cache is safe. HYPOTHESIS_STORAGE_DIRECTORY
+    still wins when set.
+    """
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY") or str(Path(cache) / "rc-conformance" / "hypothesis")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
@@ -151,6 +164,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         load_expectations(settings.expectations)
     except HarnessError as exc:
         return _fail(f"configuration error: {exc}")
+    os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = hypothesis_storage()
     report_dir = settings.report_dir or str(Path("reports") / target_slug(
         settings.url, settings.refserver_mutant, settings.refserver_profile))
     stdout = sys.stdout
