@@ -16,7 +16,8 @@ Fairness: every run, (a) or (b), gets its OWN fresh server process (benchmarks/c
 `python -m refserver` + a request counter; default settings, rate limiter on), started before the
 clock starts; the runs alternate a, b, a, b, … The server counts requests by client kind
 (User-Agent) and route, so the benchmark's own setup calls are excluded.
-Then the cold `rc-conformance run --examples N` on the embedded target, profiles 7 and 6 alternating.
+Then the cold `rc-conformance run --examples N` on the embedded target (and once with an empty
+hypothesis cache: a machine's first run), and profiles 7 vs 6 alternating.
 Peak memory = max RSS of each run's process tree (os.wait4). Prints everything; asserts nothing.
 """
 from __future__ import annotations
@@ -45,6 +46,18 @@ ADMIN = ("benchadmin", "Bench-admin-pass-1", "benchadmin@example.com")
 SETUP_UA = {"User-Agent": "bench-setup"}
 #: `rc-conformance` as the console script runs it; `python -m` so PYTHONPATH can select another checkout.
 SUITE = [sys.executable, "-m", "conformance"]
+#: rc-conformance keeps hypothesis' caches (its Unicode table: ~1 s, ~200 MB to build) per user; the
+#: bare run gets the same warm directory, so neither pays the build (measured apart, once).
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+HYPOTHESIS_HOME = os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY") or str(CACHE / "rc-conformance" / "hypothesis")
+
+
+def warm_hypothesis(home: str) -> float:
+    """Build hypothesis' Unicode table in `home` if missing; returns the seconds it took."""
+    start = time.monotonic()
+    subprocess.run([sys.executable, "-c", "from hypothesis.internal.charmap import charmap; charmap()"],
+                   env={**os.environ, "HYPOTHESIS_STORAGE_DIRECTORY": home}, check=True)
+    return time.monotonic() - start
 PACKAGES = ("rc-e2e-conformance", "schemathesis", "hypothesis", "pytest", "pytest-xdist", "requests",
             "starlette", "uvicorn", "jsonschema", "jsonschema-rs", "pyotp")
 
@@ -157,7 +170,8 @@ def tally(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def run_suite(args: argparse.Namespace, workdir: Path, n: int) -> dict[str, Any]:
     server = Server(workdir, args.server_profile)
     report_dir = workdir / f"suite-{n}"
-    env = {**os.environ, "RCC_ADMIN_USER": ADMIN[0], "RCC_ADMIN_PASSWORD": ADMIN[1]}
+    env = {**os.environ, "RCC_ADMIN_USER": ADMIN[0], "RCC_ADMIN_PASSWORD": ADMIN[1],
+           "HYPOTHESIS_STORAGE_DIRECTORY": HYPOTHESIS_HOME}  # what the CLI picks itself; explicit for older ones
     cmd = [*SUITE, "run", "--url", server.url,
            "--examples", str(args.examples), "--seed", str(args.seed), "--allow-config-changes",
            "--allow-rate-limit-probe", "--quiet", "--report-dir", str(report_dir)]
@@ -179,17 +193,19 @@ def run_bare(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         cmd = [shutil.which("schemathesis") or "schemathesis", "run", str(SPEC), "--url", server.url,
                "--max-examples", str(args.examples), "--seed", str(args.seed), "--continue-on-failure",
                "-H", f"X-User-Id: {auth['X-User-Id']}", "-H", f"X-Auth-Token: {auth['X-Auth-Token']}"]
-        wall, rss, code = timed(cmd, dict(os.environ), workdir)
+        wall, rss, code = timed(cmd, {**os.environ, "HYPOTHESIS_STORAGE_DIRECTORY": HYPOTHESIS_HOME}, workdir)
     finally:
         counts = tally(server.stop())
     return {"wall": wall, "rss": rss, "exit": code, **counts}
 
 
-def embedded(args: argparse.Namespace, workdir: Path, profile: str | None, n: int) -> dict[str, Any]:
+def embedded(args: argparse.Namespace, workdir: Path, profile: str | None, n: int,
+             hypothesis_home: str = HYPOTHESIS_HOME) -> dict[str, Any]:
     """profile None: `rc-conformance run` (the CLI, profile 7); "7"/"6": `python -m pytest tests
     --refserver-profile P` (the CLI has no profile option), the same command for both profiles."""
     report_dir = workdir / f"embedded-{profile}-{n}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("RCC_")}
+    env["HYPOTHESIS_STORAGE_DIRECTORY"] = hypothesis_home  # pytest runs too (the CLI sets it itself)
     common = ["--examples", str(args.examples), "--seed", str(args.seed), "--report-dir", str(report_dir)]
     if profile is None:
         cmd = [*SUITE, "run", "--quiet", *common]
@@ -214,6 +230,8 @@ def main() -> int:
     for line in machine():
         print(f"- {line}")
     workdir = Path(tempfile.mkdtemp(prefix="rcc-bench-"))
+    print(f"\nhypothesis cache {HYPOTHESIS_HOME}: warmed in {warm_hypothesis(HYPOTHESIS_HOME):.2f} s; "
+          f"building it from nothing takes {warm_hypothesis(str(workdir / 'fresh-hypothesis')):.2f} s")
     ratios = []
     print(f"\n## Suite (a) vs bare schemathesis (b), N={args.examples}, seed {args.seed}, "
           f"server profile {args.server_profile}, a fresh server per run")
@@ -237,6 +255,9 @@ def main() -> int:
             r = embedded(args, workdir, None, n)
             print(f"run {n + 1}: {r['wall']:.2f} s (exit {r['exit']}, {r['verdict']}, rate_limited_answers "
                   f"{r['rate_limited_answers']}, peak RSS {r['rss']:.0f} MiB)", flush=True)
+        r = embedded(args, workdir, None, args.pairs, hypothesis_home=str(workdir / "first-run-hypothesis"))
+        print(f"first run on a machine (empty hypothesis cache): {r['wall']:.2f} s (exit {r['exit']}, "
+              f"{r['verdict']}, peak RSS {r['rss']:.0f} MiB)", flush=True)
         print(f"\n## Profiles 7 vs 6, embedded: `python -m pytest tests --refserver-profile P --examples "
               f"{args.examples}`, alternating")
         walls: dict[str, list[float]] = {"7": [], "6": []}
