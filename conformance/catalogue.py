@@ -7,6 +7,8 @@ from pathlib import Path
 
 import yaml
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster, same safety
+
 from .paths import CATALOGUE_PATH
 
 LEVELS = ("MUST", "SHOULD")
@@ -27,7 +29,7 @@ class Requirement:
 
 @lru_cache(maxsize=None)
 def load_catalogue(path: Path = CATALOGUE_PATH) -> tuple[Requirement, ...]:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_LOADER)
     reqs = tuple(
         Requirement(
             id=r["id"],

@@ -7,6 +7,8 @@ from functools import lru_cache
 from typing import Any
 
 import yaml
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster, same safety
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
@@ -20,7 +22,7 @@ MEDIA_TYPE = "application/json"
 @lru_cache(maxsize=1)
 def load_spec() -> dict:
     """The parsed spec. Cached and shared between callers: treat it as read-only."""
-    return yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    return yaml.load(SPEC_PATH.read_text(encoding="utf-8"), Loader=_LOADER)
 
 
 @lru_cache(maxsize=1)
