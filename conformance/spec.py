@@ -7,12 +7,12 @@ from functools import lru_cache
 from typing import Any
 
 import yaml
-
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster, same safety
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from .paths import SPEC_PATH
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster, same safety
 
 OPERATION_PATH = "/api/v1/users.resetE2EKey"
 OPERATION_METHOD = "post"
