@@ -1,6 +1,7 @@
 """Wires the conformance plugin into the suite, plus small fixtures shared by the test modules."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 import pytest
@@ -11,6 +12,7 @@ from conformance.provisioning import Provisioner
 pytest_plugins = ("conformance.plugin", "conformance.ahead")
 
 EXPLORING_TEST = "test_generated_requests"
+SUITE_DIR = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -20,6 +22,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     the hand-written tests run meanwhile. The plugin then moves RATE-01 after everything.
     """
     def rank(item: pytest.Item) -> int:
+        if SUITE_DIR not in Path(item.path).resolve().parents:
+            return -1  # not the suite (the project's selftests in a root `pytest` run): first, in their order
         if getattr(item, "originalname", item.name) == EXPLORING_TEST:
             return 0
         return 2 if "ledger" in getattr(item, "fixturenames", ()) else 1
