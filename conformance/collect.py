@@ -221,7 +221,7 @@ def _run_level_error(collector: Collector, exitstatus: int) -> str:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     collector = config.stash.get(COLLECTOR_KEY, None)
-    if collector is None:
+    if collector is None or config.option.collectonly:  # nothing ran: there is no verdict to give
         return
     settings = config.stash.get(SETTINGS_KEY, None)
     run = _finalize_run(config, collector, exitstatus)
