@@ -8,6 +8,7 @@ import threading
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterator, TextIO
 
+from .cliopts import add_connection_options
 from .errors import HarnessError, ProvisioningError
 from .redact import redact, register_secret
 from .state import PREFIX_RE, RunState, records_for, state_dir
@@ -202,13 +203,7 @@ def add_parser(sub: Any) -> None:
     """The `cleanup` subcommand's options (called by conformance.cli)."""
     p = sub.add_parser("cleanup", help="delete users and undo permission changes that crashed runs left behind")
     p.add_argument("--url", help="base URL of the server the crashed run targeted (env RCC_URL)")
-    p.add_argument("--admin-user", help="admin username (env RCC_ADMIN_USER)")
-    p.add_argument("--admin-password", help="admin password (prefer env RCC_ADMIN_PASSWORD)")
-    p.add_argument("--admin-totp-secret", help="admin TOTP secret, when the admin has TOTP (prefer env)")
-    p.add_argument("--config", help="TOML config file (default ./conformance.toml when present)")
-    p.add_argument("--ca-bundle", help="CA bundle file for TLS verification")
-    p.add_argument("--insecure", action="store_true", default=None, help="do not verify TLS certificates")
-    p.add_argument("--timeout", type=float, help="per-request timeout in seconds (default 10)")
+    add_connection_options(p)
     p.add_argument("--state-dir", help="folder of crash records (default $RCC_STATE_DIR or "
                                        "$XDG_STATE_HOME/rc-conformance)")
     p.add_argument("--prefix", action="append", default=[], metavar="rcc-XXXXXXXX-",

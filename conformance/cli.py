@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import conformance
 
+from .cliopts import add_connection_options
 from .errors import HarnessError
 from .redact import redact, register_secret
 
@@ -42,10 +43,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the suite against a server (default: the embedded reference server)")
     run.add_argument("--url", help="base URL of the Rocket.Chat server (omit: embedded reference server)")
-    run.add_argument("--admin-user", help="admin username (env RCC_ADMIN_USER)")
-    run.add_argument("--admin-password", help="admin password (prefer env RCC_ADMIN_PASSWORD)")
-    run.add_argument("--admin-totp-secret", help="admin TOTP secret, when the admin has TOTP (prefer env)")
-    run.add_argument("--config", help="TOML config file (default ./conformance.toml when present)")
+    add_connection_options(run)
     run.add_argument("--report-dir", help="where to write the reports (default reports/<target-slug>/)")
     run.add_argument("--examples", type=int, help="generated cases per property test (default 50)")
     run.add_argument("--seed", type=int, help="seed for generated tests, to reproduce a run")
@@ -58,9 +56,6 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--requirement", action="append", metavar="ID", default=[],
                      help="run only this requirement (repeatable)")
     run.add_argument("--quiet", action="store_true", help="print only the verdict line")
-    run.add_argument("--ca-bundle", help="CA bundle file for TLS verification")
-    run.add_argument("--insecure", action="store_true", default=None, help="do not verify TLS certificates")
-    run.add_argument("--timeout", type=float, help="per-request timeout in seconds (default 10)")
     run.add_argument("--deadline", type=float, help="overall time budget of the run in seconds (env RCC_DEADLINE)")
     run.add_argument("--pytest-output", action="store_true",
                      help="show pytest's own output (tracebacks) instead of one line per requirement")
