@@ -71,7 +71,8 @@ class Ahead:
         return self._futures[scenario].result()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)  # a scenario still running must not outlive the session
+        # Queued scenarios are dropped; one still running must not outlive the session (cleanup comes after).
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _scenario(item: pytest.Item) -> Scenario | None:
@@ -85,8 +86,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def rcc_ahead(request: pytest.FixtureRequest) -> Iterator[Ahead]:
-    """The session's scenarios: all of them start when the first test needing an answer sets up."""
+def rcc_ahead(request: pytest.FixtureRequest, provisioner: Provisioner) -> Iterator[Ahead]:
+    """The session's scenarios: all of them start when the first test needing an answer sets up.
+
+    Depends on `provisioner` so that it is torn down first: no scenario may create a user after cleanup.
+    """
     ahead = Ahead(None)
     try:
         yield ahead

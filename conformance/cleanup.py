@@ -118,8 +118,11 @@ def clean_record(prov: Provisioner, record: RunState) -> tuple[list[str], list[s
     for uid, name in sorted(record.users.items()):
         status, body = _admin_call(prov, "GET", "users.info", f"look up user {name}",
                                    params={"userId": uid})
-        if status != 200:
-            record.remove_user(uid)  # gone ("User not found."): nothing to do
+        if status == 400:  # "User not found.": already gone, nothing to do
+            record.remove_user(uid)
+            continue
+        if status != 200:  # 429, 5xx, 403…: the user may still exist; keep it in the record for a later try
+            problems.append(f"could not look up user {name} (HTTP {status}): kept in the crash record")
             continue
         current = str((body.get("user") or {}).get("username", ""))
         if not current.startswith(record.prefix):

@@ -7,6 +7,7 @@ import tomllib
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from .catalogue import by_id
 from .errors import ConfigError
@@ -45,6 +46,11 @@ class Settings:
     @property
     def embedded(self) -> bool:
         return self.url is None
+
+    @property
+    def tls_verify(self) -> bool | str:
+        """What requests' `verify` gets: False with --insecure, else the CA bundle when set, else True."""
+        return (self.ca_bundle or True) if self.verify_tls else False
 
     def redacted(self) -> dict[str, Any]:
         """The settings as a dict fit for display: secrets replaced by *** (or None when unset)."""
@@ -92,6 +98,8 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
     if name == "url":
         return str(value).strip().rstrip("/")
     if name == "requirements":
+        if not isinstance(value, (str, list, tuple)):
+            raise ConfigError(f"{origin}: requirements must be a list of IDs or a comma-separated string")
         items = value.split(",") if isinstance(value, str) else list(value)
         return tuple(dict.fromkeys(str(i).strip().upper() for i in items if str(i).strip()))
     if kind is bool:
@@ -165,6 +173,8 @@ def load_settings(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] |
     _validate(settings)
     for name in SECRET_FIELDS:
         register_secret(getattr(settings, name))
+    if settings.url:  # https://user:password@host: the password must be masked wherever the URL is shown
+        register_secret(urlsplit(settings.url).password)
     return settings
 
 

@@ -156,6 +156,20 @@ class Provisioner:
             raise ProvisioningError(redact(f"setup reset of {target.username} with a valid code was refused "
                                            f"(HTTP {resp.status_code}: {body.get('error')}); cannot judge"))
 
+    def attempt_refused_reset(self, caller: Actor, target: Actor) -> None:
+        """Setup for PERM-02: `caller` (without the permission) names `target` with a valid code.
+
+        The answer itself is judged by PERM-01; here it only has to have reached the permission check.
+        Refused earlier (401, 429, 2FA, lookup), the call says nothing about what a refusal changes.
+        """
+        resp = self.client.post(RESET, headers=caller.auth_headers(caller.code()), json={"userId": target.id})
+        body = json_body(resp, "refused reset")
+        early = body.get("errorType") in ("totp-required", "totp-invalid", "error-invalid-user",
+                                          "error-user-param-not-provided")
+        if resp.status_code in (401, 429) or early:
+            raise ProvisioningError(redact(f"the call by {caller.username} was refused before the permission check "
+                                           f"(HTTP {resp.status_code}: {body.get('error')}); cannot judge"))
+
     def spend_wrong_email_codes(self, caller: Actor, body: dict[str, Any], wrong: int) -> None:
         """Setup for TFA-10: have a code e-mailed (call without a code), then send `wrong` wrong codes."""
         for code in [None] + ["000000"] * wrong:

@@ -54,11 +54,8 @@ def _behaviour(settings: Settings) -> Any:
         if mutant is None:
             raise ConfigError(f"unknown refserver mutant {settings.refserver_mutant!r}; "
                               f"known: {', '.join(sorted(MUTANTS))}")
-        # Apply only the mutant's flipped switches, so a mutant can be combined with a version profile.
-        default = Behaviour()
-        flipped = {f.name: getattr(mutant.behaviour, f.name) for f in dataclasses.fields(Behaviour)
-                   if getattr(mutant.behaviour, f.name) != getattr(default, f.name)}
-        behaviour = dataclasses.replace(behaviour, **flipped)
+        # Apply only the mutant's flipped switch, so a mutant can be combined with a version profile.
+        behaviour = dataclasses.replace(behaviour, **mutant.flipped())
     return behaviour
 
 

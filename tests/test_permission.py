@@ -27,7 +27,7 @@ def test_error_not_allowed_when_caller_lacks_permission(client, unprivileged, vi
 def test_refused_call_leaves_target_keys_and_sessions(client, provisioner, unprivileged, make_user):
     """A refused call changes nothing: the target keeps its keys and its session."""
     target = make_user("user", keys=True)
-    client.post(RESET, headers=unprivileged.auth_headers(unprivileged.code()), json={"userId": target.id})
+    provisioner.attempt_refused_reset(unprivileged, target)
     expect_keys(provisioner.fetch_keys(target), target.keys)
 
 

@@ -76,6 +76,8 @@ def ledger(request: pytest.FixtureRequest, property_run: Exploration) -> Any:
                            "(deselected, or split by xdist: use --dist loadfile): nothing to judge")
     if led.harness_error:
         raise HarnessError(f"the property run could not judge: {led.harness_error}")
+    if led.cases == 0:
+        raise HarnessError("the property run sent no generated case: nothing to judge")
     return led
 
 

@@ -28,14 +28,14 @@ def test_success_when_target_named_by_username(client, privileged, victim):
 def test_target_keys_removed_by_reset(client, provisioner, privileged, make_user):
     """After a reset the target's E2E keys are gone (e2e.fetchMyKeys after a fresh login returns none)."""
     target = make_user("user", keys=True)
-    client.post(RESET, headers=privileged.auth_headers(privileged.code()), json={"userId": target.id})
+    provisioner.spend_code(privileged, privileged.code(), target)  # "after OK": a refused reset is "error"
     expect_keys(provisioner.fetch_keys(target.relogin()), None)
 
 
 def old_token_after_reset(s: Context):
     """Reset a fresh target, then call `me` with the token it had (a 401, delayed up to 6.x: sent ahead)."""
     target = s.provisioner.create_user("user", keys=True)
-    s.client.post(RESET, headers=s.privileged.auth_headers(s.privileged.code()), json={"userId": target.id})
+    s.provisioner.spend_code(s.privileged, s.privileged.code(), target)  # "after OK": refused is "error"
     return s.provisioner.me(target)
 
 

@@ -80,7 +80,7 @@ class Exploration:
         bystanders = [provisioner.create_user("user", keys=True) for _ in range(BYSTANDERS)]
         mapper = NameMapper(run=provisioner.prefix, pool=tuple(PoolUser(a.id, a.username) for a in pool))
         session = GuardedSession(mapper)
-        session.verify = settings.ca_bundle or settings.verify_tls
+        session.verify = settings.tls_verify
         two_factor = probe_two_factor(client, caller.actor)  # no code, a name that cannot exist: no effect
         seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(2**32)
         ledger = Ledger(seed=seed, examples=settings.examples)
@@ -93,8 +93,8 @@ class Exploration:
     def build_schema(self) -> Any:
         """The schemathesis schema: N examples, the seed, both generation modes, no example database."""
         schema = schemathesis.openapi.from_path(str(SPEC_PATH))
-        verify: bool | str = self.settings.ca_bundle or self.settings.verify_tls
-        schema.config.update(base_url=self.target.url, request_timeout=self.settings.timeout, tls_verify=verify,
+        schema.config.update(base_url=self.target.url, request_timeout=self.settings.timeout,
+                             tls_verify=self.settings.tls_verify,
                              suppress_health_check=[HealthCheck.all])
         # database "none": nothing replays between runs, so the same seed gives the same requests.
         schema.config.generation.update(max_examples=self.settings.examples, database="none",

@@ -68,6 +68,7 @@ def test_literal_secret_in_toml_is_refused_without_echoing_it(tmp_path):
     ('strict = "maybe"\n', "true or false"),
     ('refserver_profile = "5"\n', "profile"),
     ('requirements = ["AUTH-01", "NOPE-9"]\n', "NOPE-9"),
+    ('requirements = 5\n', "list of IDs"),
     ('url = "ftp://x"\n', "http"),
     ('url = "http://x"\n', "RCC_ADMIN_USER"),
     ('= broken', "not valid TOML"),
@@ -112,3 +113,20 @@ def test_settings_are_frozen(tmp_path, monkeypatch):
     with pytest.raises(AttributeError):
         s.url = "http://elsewhere"  # type: ignore[misc]
     assert isinstance(s, Settings)
+
+
+def test_a_password_inside_the_target_url_is_redacted():
+    s = load_settings({"url": "https://bob:url-pass-word-9@chat.example.com"}, LIVE)
+    assert "url-pass-word-9" not in redact(f"cannot reach {s.url}: connection refused")
+
+
+@pytest.mark.parametrize("cli, expected", [
+    ({}, True), ({"verify_tls": False}, False), ({"ca_bundle": "CA"}, "CA"),
+    ({"ca_bundle": "CA", "verify_tls": False}, False),
+])
+def test_one_tls_rule(tmp_path, cli, expected):
+    """Client and property run share one rule: --insecure wins over a CA bundle."""
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not checked here\n")
+    cli = {k: (str(ca) if v == "CA" else v) for k, v in cli.items()}
+    assert load_settings(cli, {}).tls_verify == (str(ca) if expected == "CA" else expected)

@@ -66,7 +66,7 @@ def test_profile_6_unauthenticated_body_delay_and_405() -> None:
         elapsed = time.monotonic() - t0
         assert r.status_code == 401
         assert r.json() == {"status": "error", "message": "You must be logged in to do this."}
-        assert 0.5 <= elapsed < 1.5
+        assert elapsed >= 0.5  # the 6.x delay is there; no upper bound: a loaded CI machine must not flake
         r = requests.get(server.url + RESET, timeout=5)
         assert r.status_code == 405 and r.headers["allow"] == "POST, OPTIONS"
         assert r.json() == {"status": "error", "message": "API endpoint does not exist"}

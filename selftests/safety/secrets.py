@@ -34,6 +34,8 @@ def from_wire(seen: Iterable[Seen]) -> tuple[set[str], set[str]]:
         code = headers.get("x-2fa-code", "")
         if _CODE_RE.match(code) and len(set(code)) > 2:  # "000000"/"111111" are deliberate wrong codes
             codes.add(code)
+        if re.fullmatch(r"[0-9a-f]{64}", code):  # the password-fallback code: sha256 hex of a password
+            secrets.add(code)
         body, answer = _json(s.body), _json(s.response)
         if isinstance(body, dict):
             for key in ("password", "private_key"):
