@@ -24,32 +24,34 @@ class NonStringParam(Exception):
     """The JS TypeError `params.<key>?.trim is not a function`."""
 
 
-def _trimmed(params: dict[str, Any], key: str) -> str | None:
+def _given(params: dict[str, Any], key: str) -> str | None:
+    """`params[key]?.trim()` as a blank test: None when absent, null or blank; a non-string throws."""
     value = params.get(key)
     if value is None:
         return None
     if not isinstance(value, str):
         raise NonStringParam(f"params.{key}?.trim is not a function")
-    return value.strip(JS_SPACE)
+    return value if value.strip(JS_SPACE) else None
 
 
 def find_target(store: Store, b: Behaviour, params: dict[str, Any]) -> dict[str, Any] | None:
-    """getUserFromParams. Returns None only for the blank-means-self mutant."""
-    user_id, username, user = (_trimmed(params, k) for k in TARGET_KEYS)
-    if b.blank_id_means_self and not (user_id or username or user):
+    """getUserFromParams: the first non-blank key decides, looked up by its raw (untrimmed) value; later
+    keys are not even read. Returns None only for the blank-means-self mutant."""
+    order = TARGET_KEYS if b.user_id_wins else ("username", "userId", "user")
+    for key in order:
+        value = _given(params, key)
+        if value is None:
+            continue
+        if key == "userId":
+            found = store.get_user(value)
+        else:
+            found = store.find_by_username(value, b.username_ignores_case)
+        if found is None:
+            raise ApiError("error-invalid-user", INVALID_USER)
+        return found
+    if b.blank_id_means_self:
         return None
-    found: dict[str, Any] | None
-    if user_id and (b.user_id_wins or not username):
-        found = store.get_user(user_id)
-    elif username:
-        found = store.find_by_username(username, b.username_ignores_case)
-    elif user:
-        found = store.find_by_username(user, b.username_ignores_case)
-    else:
-        raise ApiError("error-user-param-not-provided", NOT_PROVIDED)
-    if found is None:
-        raise ApiError("error-invalid-user", INVALID_USER)
-    return found
+    raise ApiError("error-user-param-not-provided", NOT_PROVIDED)
 
 
 def reset_user(st: AppState, target_id: str, *, notify: bool, caller: Caller) -> None:

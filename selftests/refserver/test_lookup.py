@@ -57,9 +57,20 @@ def test_blank_values_are_param_not_provided(api: Api, pair, body) -> None:
     assert api.me_status(pair[0]) == 200
 
 
-def test_values_are_trimmed(api: Api, pair) -> None:
+def test_values_are_trimmed_only_for_the_blank_test(api: Api, pair) -> None:
+    """getUserFromParams: `params.userId?.trim()` decides blank or not; the lookup uses the raw value."""
     caller, target = pair
-    assert _reset(api, caller, json={"userId": f"  {target.id}\n"}).json() == {"success": True}
+    r = _reset(api, caller, json={"userId": f"  {target.id}\n"})
+    assert r.json()["errorType"] == "error-invalid-user"
+    r = _reset(api, caller, json={"username": f" {target.username} "})
+    assert r.json()["errorType"] == "error-invalid-user"
+    assert not _was_reset(api, target)
+
+
+def test_keys_after_the_deciding_one_are_not_read(api: Api, pair) -> None:
+    """A non-string username beside a non-blank userId is never touched (no TypeError)."""
+    caller, target = pair
+    assert _reset(api, caller, json={"userId": target.id, "username": 5}).json() == {"success": True}
     assert _was_reset(api, target)
 
 
@@ -83,8 +94,9 @@ def test_non_string_value_leaks_type_error(api: Api, pair, key: str, value) -> N
 
 
 def test_type_error_follows_trim_order(api: Api, pair) -> None:
+    """A later key is read only after a blank earlier one: then its non-string value throws."""
     caller, target = pair
-    r = _reset(api, caller, json={"userId": target.id, "username": 7})
+    r = _reset(api, caller, json={"userId": " ", "username": 7})
     assert r.json()["error"] == "params.username?.trim is not a function"
     assert api.me_status(target) == 200
 
