@@ -135,7 +135,11 @@ class _Tx:
 
     def __enter__(self) -> sqlite3.Connection:
         self.db.lock.acquire()
-        self.db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.conn.execute("BEGIN IMMEDIATE")
+        except BaseException:  # e.g. "database is locked": __exit__ will not run, so release here
+            self.db.lock.release()
+            raise
         return self.db.conn
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:

@@ -33,7 +33,7 @@ def _m(name: str, defect: str, requirements: tuple[str, ...], **switch: object) 
 # fail too (a 403 breaks every AUTH test), which the mutation report shows but does not require.
 _CATALOGUE: tuple[Mutant, ...] = (
     # -- API / authentication ---------------------------------------------------------------------
-    _m("wrong_content_type", "Answers are sent as text/html instead of application/json.",
+    _m("wrong_content_type", "users.resetE2EKey answers are sent as text/html instead of application/json.",
        ("API-01",), response_content_type="text/html"),
     _m("forbidden_instead_of_401", "A missing or invalid login is answered 403 instead of 401.",
        ("AUTH-01", "AUTH-02", "AUTH-03", "AUTH-04", "AUTH-05", "AUTH-06", "AUTH-07"),
@@ -97,7 +97,7 @@ _CATALOGUE: tuple[Mutant, ...] = (
     # -- success and effects ----------------------------------------------------------------------
     _m("ok_body_off_schema", "The 200 body is {\"success\": \"true\"} (a string).",
        ("OK-01", "OK-02", "SCHEMA-01"), ok_body_off_schema=True),
-    _m("wrong_user_reset", "The caller is reset instead of the named target.",
+    _m("wrong_user_reset", "The caller's keys and sessions are reset instead of the named target's (who is still e-mailed).",
        ("EFFECT-01", "EFFECT-02", "EFFECT-03"), reset_caller_instead=True),
     _m("keys_not_cleared", "A reset leaves the E2E keys in place.",
        ("EFFECT-01", "SELF-01"), clear_keys=False),

@@ -9,12 +9,18 @@ import pyotp
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .behaviour import Behaviour
 from .body import read_body
 from .common import authed, me_view, str_param
 from .db import sha256_hex, storable
 from .responses import ApiError, json_response, success
 from .state import state_of
 from .twofactor import TwoFactor, TwoFactorError, new_backup_codes, totp_matches
+
+#: The second factor of login, personal access tokens and disabling e-mail 2FA is always checked
+#: faithfully: a 2FA mutant is a defect of users.resetE2EKey and must not make the suite's own setup
+#: flaky (e.g. a TOTP login at a step edge under a narrow window).
+FAITHFUL = Behaviour()
 
 S = "Block_Multiple_Failed_Logins_"
 
@@ -49,7 +55,7 @@ async def login(request: Request) -> Response:
     if not store.check_password(user, digest):
         _count_failure(st, user)
         return _login_error(403, "Incorrect password")
-    tf = TwoFactor(st)
+    tf = TwoFactor(st, FAITHFUL)  # mutants change users.resetE2EKey only, never the suite's setup
     # Team contract: login only ever asks TOTP users for a code (never e-mail, no password fallback).
     if tf.totp_enabled(user) and not settings.test_mode and settings.flag("Accounts_TwoFactorAuthentication_Enabled"):
         code = params.get("code") if isinstance(params.get("code"), str) else request.headers.get("x-2fa-code", "")
@@ -142,7 +148,7 @@ async def method_call(request: Request) -> Response:
 
 def _check_2fa(st: Any, caller: Any, request: Request) -> None:
     try:
-        TwoFactor(st).check(caller.user, caller.token_row, request.headers.get("x-2fa-code", ""),
+        TwoFactor(st, FAITHFUL).check(caller.user, caller.token_row, request.headers.get("x-2fa-code", ""),
                             request.headers.get("x-2fa-method", ""))
     except TwoFactorError as e:
         raise ApiError(e.error_type, e.reason, e.details) from None

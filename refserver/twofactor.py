@@ -9,6 +9,7 @@ from typing import Any
 
 import pyotp
 
+from .behaviour import Behaviour
 from .db import ID_ALPHABET, sha256_hex
 from .state import AppState
 
@@ -45,10 +46,10 @@ def new_backup_codes() -> list[str]:
 
 
 class TwoFactor:
-    def __init__(self, st: AppState) -> None:
+    def __init__(self, st: AppState, behaviour: Behaviour | None = None) -> None:
         self.st = st
         self.s = st.settings
-        self.b = st.behaviour
+        self.b = st.behaviour if behaviour is None else behaviour
 
     # ---- which methods ---------------------------------------------------------------------
     def totp_enabled(self, user: dict[str, Any]) -> bool:
