@@ -25,17 +25,19 @@ def test_success_when_target_named_by_username(client, privileged, victim):
 
 
 @requirement("EFFECT-01")
-def test_target_keys_removed_by_reset(client, provisioner, privileged, make_user):
+def test_target_keys_removed_by_reset(client, provisioner, throwaway_admin, make_user):
     """After a reset the target's E2E keys are gone (e2e.fetchMyKeys after a fresh login returns none)."""
     target = make_user("user", keys=True)
-    provisioner.spend_code(privileged, privileged.code(), target)  # "after OK": a refused reset is "error"
+    # "After OK": a refused reset is "error"; a disposable caller, so an earlier broken reset cannot spoil it.
+    provisioner.spend_code(throwaway_admin, throwaway_admin.code(), target)
     expect_keys(provisioner.fetch_keys(target.relogin()), None)
 
 
 def old_token_after_reset(s: Context):
     """Reset a fresh target, then call `me` with the token it had (a 401, delayed up to 6.x: sent ahead)."""
     target = s.provisioner.create_user("user", keys=True)
-    s.provisioner.spend_code(s.privileged, s.privileged.code(), target)  # "after OK": refused is "error"
+    caller = s.provisioner.create_user("admin", keys=False, verified=False, login_now=True)  # disposable, see EFFECT-01
+    s.provisioner.spend_code(caller, caller.code(), target)  # "after OK": a refused reset is "error"
     return s.provisioner.me(target)
 
 
