@@ -96,6 +96,12 @@ class Behaviour:
     self_reset_on_empty_body: bool = True
     # The permission is checked before the reset (mutant: reset first, refuse afterwards).
     reset_after_permission_check: bool = True
+    # Past the limit the route answers 429 (mutant: headers counted, calls never refused).
+    rate_limit_enforced: bool = True
+    # An empty x-2fa-code header counts as absent (mutant: it is checked as a code, so totp-invalid).
+    empty_code_is_absent: bool = True
+    # The password fallback accepts the SHA-256 hex of the password (mutant: it never matches).
+    password_fallback_accepts_hash: bool = True
 
     @classmethod
     def for_profile(cls, profile: str) -> Behaviour:

@@ -105,7 +105,7 @@ async def reset_e2e_key(request: Request) -> Response:
                                  settings.number("API_Enable_Rate_Limiter_Limit_Time_Default"))
         if b.rate_limit_headers:
             headers.update(verdict.headers())
-        if not verdict.allowed:
+        if not verdict.allowed and b.rate_limit_enforced:
             reason = ("Error, too many requests. Please slow down. You must wait "
                       f"{verdict.wait_seconds} seconds before trying this endpoint again.")
             return err(ApiError("error-too-many-requests", reason, status=429))
@@ -118,8 +118,10 @@ async def reset_e2e_key(request: Request) -> Response:
             pass  # answered by the handler below, as without the mutant
     if b.two_factor_checked:
         try:
-            TwoFactor(st).check(caller.user, caller.token_row, request.headers.get("x-2fa-code", ""),
-                                request.headers.get("x-2fa-method", ""))
+            code = request.headers.get("x-2fa-code", "")
+            if code == "" and "x-2fa-code" in request.headers and not b.empty_code_is_absent:
+                code = "\x00"  # mutant: the empty header is checked as a code, which nothing matches
+            TwoFactor(st).check(caller.user, caller.token_row, code, request.headers.get("x-2fa-method", ""))
         except TwoFactorError as e:
             return err(ApiError(e.error_type, e.reason, e.details))
     try:

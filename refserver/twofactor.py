@@ -92,7 +92,7 @@ class TwoFactor:
 
     def verify_password(self, user: dict[str, Any], code: str) -> bool:
         store = self.st.store
-        if store.check_password(user, code.lower()):
+        if self.b.password_fallback_accepts_hash and store.check_password(user, code.lower()):
             return True
         return self.b.password_fallback_accepts_plain and store.check_password(user, sha256_hex(code))
 

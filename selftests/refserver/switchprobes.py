@@ -68,7 +68,8 @@ def p_headers(api: Api) -> Facts:
 def p_totp_required(api: Api) -> Facts:
     u = provision(api, "admin")  # privileged: the lookup, not the permission, answers "nobody"
     r = api.post(RESET, user=u, json={"userId": "nobody"})
-    return {"no_code": r.json().get("errorType")}
+    empty = api.post(RESET, user=u, headers={"x-2fa-code": ""}, json={"userId": "nobody"})
+    return {"no_code": r.json().get("errorType"), "empty_code": empty.json().get("errorType")}
 
 
 def p_wrong_code(api: Api) -> Facts:
@@ -177,7 +178,22 @@ def p_email_attempts(api: Api) -> Facts:
     return {"email_fifth_wrong": answers[-1]}
 
 
+#: The matrix servers' limit: above every other probe's counted calls, so only p_past_limit reaches it.
+PROBE_RATE_LIMIT = 60
+
+
+def p_past_limit(api: Api) -> Facts:
+    """Runs last: a non-bypass caller keeps calling until the window is used up; the answer past it."""
+    u = provision(api, "user")
+    status = None
+    for _ in range(PROBE_RATE_LIMIT + 5):
+        status = api.post(RESET, user=u, json={"userId": "nobody"}).status_code
+        if status == 429:
+            break
+    return {"past_limit_status": status}
+
+
 PROBES: tuple[Callable[[Api], Facts], ...] = (
     p_unauth, p_auth_first, p_wrong_method, p_headers, p_totp_required, p_wrong_code, p_window, p_remember,
     p_backup, p_fallback, p_permission, p_lookup, p_other_reset, p_self_reset, p_version, p_auth_variants,
-    p_email_attempts)
+    p_email_attempts, p_past_limit)

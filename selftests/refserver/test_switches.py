@@ -12,10 +12,10 @@ from refserver.behaviour import switch_names
 
 from .conftest import start
 from .helpers import Api
-from .switchprobes import PROBES
+from .switchprobes import PROBE_RATE_LIMIT, PROBES
 
-# A counted-but-never-refused limiter: headers are observable, probes never hit 429.
-SETTINGS = {"API_Enable_Rate_Limiter_Limit_Calls_Default": "100000"}
+# A limiter above every probe's counted calls but the last one's (p_past_limit), which then meets the 429.
+SETTINGS = {"API_Enable_Rate_Limiter_Limit_Calls_Default": str(PROBE_RATE_LIMIT)}
 
 FLIPS: dict[str, Any] = {
     "auth_checked_first": False, "unauthenticated_status": 403, "unauthenticated_message": "Unauthorized",
@@ -33,6 +33,7 @@ FLIPS: dict[str, Any] = {
     "auth_requires_token": False, "auth_requires_user_id": False, "token_bound_to_user": False,
     "logout_revokes_token": False, "two_factor_checked_first": False, "email_attempts_limited": False,
     "self_reset_on_empty_body": False, "reset_after_permission_check": False,
+    "rate_limit_enforced": False, "empty_code_is_absent": False, "password_fallback_accepts_hash": False,
 }
 
 # Reviewed by hand: each set is the switch's own deviation plus its direct consequences in the probes
@@ -44,7 +45,7 @@ AFFECTS: dict[str, set[str]] = {
     "unauthenticated_body_7x": {'unauth_body'},
     "unauthenticated_delay": {'unauth_delayed'},
     "wrong_method_status": {'wrong_method'},
-    "two_factor_checked": {'backup_second', 'email_fifth_wrong', 'code_step_-3', 'code_step_2', 'fallback_plain',
+    "two_factor_checked": {'empty_code', 'backup_second', 'email_fifth_wrong', 'code_step_-3', 'code_step_2', 'fallback_plain',
         'no_code', 'second_call_without_code', 'wrong_code', 'wrong_code_detail_keys', 'wrong_code_text'},
     "accept_any_code": {'backup_second', 'email_fifth_wrong', 'code_step_-3', 'code_step_2', 'fallback_plain',
         'wrong_code', 'wrong_code_detail_keys', 'wrong_code_text'},
@@ -81,11 +82,14 @@ AFFECTS: dict[str, set[str]] = {
     "auth_requires_user_id": {'token_only_authenticates'},
     "token_bound_to_user": {'foreign_token_authenticates'},
     "logout_revokes_token": {'logged_out_token_works'},
-    "two_factor_checked_first": {'backup_second', 'code_step_-3', 'code_step_2', 'email_fifth_wrong', 'fallback_plain',
+    "two_factor_checked_first": {'empty_code', 'backup_second', 'code_step_-3', 'code_step_2', 'email_fifth_wrong', 'fallback_plain',
         'no_code', 'second_call_without_code', 'wrong_code', 'wrong_code_detail_keys', 'wrong_code_text'},
     "email_attempts_limited": {'email_fifth_wrong'},
     "self_reset_on_empty_body": {'self_keys_gone', 'self_logged_out', 'self_status'},
     "reset_after_permission_check": {'target_untouched'},
+    "rate_limit_enforced": {'past_limit_status'},
+    "empty_code_is_absent": {'empty_code'},
+    "password_fallback_accepts_hash": {'fallback_hex'},
 }
 
 
