@@ -45,6 +45,23 @@ def _first_signal(signum: int, frame: Any) -> None:
     _interrupt(signal.Signals(signum).name)
 
 
+def interrupted() -> str | None:
+    """The signal that interrupted the run, if any.
+
+    The KeyboardInterrupt a handler raises can be lost: a signal handled while the interpreter runs a
+    gc callback (hypothesis installs one) or a `__del__` becomes an "exception ignored" message. So the
+    run also checks this between tests and between generated cases, and the report says `error`.
+    """
+    return _Interrupts.first
+
+
+def raise_if_interrupted() -> None:
+    """Re-raise an interrupt whose KeyboardInterrupt was swallowed (see `interrupted`)."""
+    name = _Interrupts.first
+    if name is not None:
+        raise KeyboardInterrupt(name)
+
+
 def install_interrupt_handlers() -> dict[int, Any]:
     """SIGINT and SIGTERM raise KeyboardInterrupt ONCE (pytest then runs every finalizer: user cleanup,
     permission restore, the partial report); a second Ctrl-C cannot cut that short. Returns the previous

@@ -12,6 +12,7 @@ import pytest
 
 from . import __version__, evidence
 from .catalogue import load_catalogue
+from .cleanup import interrupted
 from .errors import HarnessError
 from .expectations import NONE, Expectations, load_expectations
 from .paths import SPEC_PATH
@@ -206,7 +207,7 @@ def _finalize_run(config: pytest.Config, collector: Collector, exitstatus: int) 
 def _run_level_error(collector: Collector, exitstatus: int) -> str:
     if collector.collection_errors:
         return f"test collection failed: {collector.collection_errors[0]}"
-    if exitstatus == pytest.ExitCode.INTERRUPTED:
+    if exitstatus == pytest.ExitCode.INTERRUPTED or interrupted():
         return "the run was interrupted before it finished"
     judged = [r for r in collector.results if r.outcome in ("passed", "failed", "xfailed", "xpassed")]
     errors = [r for r in collector.results if r.outcome == "error"]

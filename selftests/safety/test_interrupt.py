@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
+import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -133,3 +136,32 @@ def test_cleanup_refuses_a_prefix_the_suite_never_generates(server: RefProcess, 
     assert done.code == 2
     assert "refusing to sweep" in done.error_line()
     assert sorted(server.admin.usernames()) == before
+
+
+def test_interrupt_swallowed_inside_a_gc_callback_still_ends_the_run(tmp_path: Path) -> None:
+    """A signal handled while a gc callback runs (hypothesis installs one) loses its KeyboardInterrupt:
+    Python reports it as "exception ignored" and carries on. The run must still stop and say error."""
+    script = tmp_path / "swallow.py"
+    script.write_text(textwrap.dedent("""
+        import gc, os, signal, sys
+        from conformance import cleanup
+        cleanup.install_interrupt_handlers()
+        sys.unraisablehook = lambda args: print("ignored:", type(args.exc_value).__name__)
+        def callback(phase, info):
+            if phase == "start":
+                os.kill(os.getpid(), signal.SIGINT)
+                for _ in range(1000):  # the handler runs here, between two bytecodes of the callback
+                    pass
+        gc.callbacks.append(callback)
+        gc.collect()
+        gc.callbacks.remove(callback)
+        print("still running; interrupted:", cleanup.interrupted())
+        try:
+            cleanup.raise_if_interrupted()
+        except KeyboardInterrupt as exc:
+            print("raised again:", exc)
+    """))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+                         cwd=Path(__file__).resolve().parents[2]).stdout
+    assert "ignored: KeyboardInterrupt" in out  # the problem is real: the first KeyboardInterrupt is lost
+    assert "interrupted: SIGINT" in out and "raised again: SIGINT" in out
