@@ -7,6 +7,7 @@ from typing import Callable
 import pytest
 
 from conformance.actors import Actor
+from conformance.properties import shard
 from conformance.provisioning import Provisioner
 
 pytest_plugins = ("conformance.plugin", "conformance.ahead")
@@ -29,6 +30,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return 2 if "ledger" in getattr(item, "fixturenames", ()) else 1
 
     items.sort(key=rank)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the fuzzing child now when the exploring test will run: its imports overlap ours."""
+    if any(getattr(item, "originalname", item.name) == EXPLORING_TEST for item in session.items):
+        shard.prestart()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    shard.discard()  # a child nobody took (the run stopped before the property run started)
 
 
 @pytest.fixture

@@ -1,17 +1,24 @@
 """Property-based tests: schemathesis generates requests (valid and invalid), each answer is judged per SCHEMA-ID.
 
-One exploring test sends the N generated cases once; every failed check is filed in a ledger under the
+One exploring test sends the generated cases once; every failed check is filed in a ledger under the
 one requirement it belongs to (see conformance/properties/checks.py), and one small test per SCHEMA-ID
 then asserts its part. So a failure fails exactly its requirement, and the cases are generated once.
 Run the module as a whole (with pytest-xdist use `--dist loadfile`): the four tests read the ledger
 the exploring test fills.
 
+schemathesis' three phases are split over two processes: the exploring test sends the examples and
+coverage cases, and a child process started right after collection (conformance/properties/shard.py)
+sends the N fuzzing cases at the same time, on the other core, with its own caller and the same seed.
+The ledger merges the child's findings before anything is judged.
+
 The exploring test runs first in the session and the four judging tests last (before RATE-01; see
 tests/conftest.py): cases sent without the caller's session go out from worker threads, and up to
-6.x each of their 401s is delayed 0.5-1 s; the other tests run meanwhile, the ledger waits for them.
+6.x each of their 401s is delayed 0.5-1 s; the other tests run meanwhile, the ledger waits for them
+and for the child.
 """
 from __future__ import annotations
 
+import time
 from typing import Any, Iterator
 
 import pytest
@@ -21,17 +28,25 @@ from conformance import evidence
 from conformance.client import Client
 from conformance.config import Settings
 from conformance.errors import HarnessError
-from conformance.properties import Exploration
+from conformance.properties import Exploration, shard
 from conformance.provisioning import Provisioner
-from conformance.stash import RUN_KEY
+from conformance.stash import RUN_KEY, SETTINGS_KEY
 from conformance.targets import Target
+
+EXPLORING_TEST = "test_generated_requests"  # as in conftest.py
 
 
 @pytest.fixture(scope="session")
 def property_run(request: pytest.FixtureRequest, rcc_settings: Settings, target: Target, client: Client,
                  provisioner: Provisioner) -> Iterator[Exploration]:
-    """A dedicated admin caller with TOTP, three users requests may name, two bystanders nobody names."""
-    run = Exploration.provision(rcc_settings, target, client, provisioner)
+    """A dedicated admin caller with TOTP, three users requests may name, two bystanders nobody names.
+
+    When the exploring test is selected, the fuzzing phase runs in a child process (its own caller,
+    the same pool) while this process sends the examples and coverage cases and the other tests.
+    """
+    exploring = any(getattr(item, "originalname", item.name) == EXPLORING_TEST for item in request.session.items)
+    run = Exploration.provision(rcc_settings, target, client, provisioner,
+                                shard=shard.take() if exploring else None)
     try:
         yield run
     finally:
@@ -52,9 +67,18 @@ def _finish(config: pytest.Config, run: Exploration) -> None:
     if run.ledger.finished:
         return
     run_info = config.stash.get(RUN_KEY, None)
-    run.finish(run_info.properties if run_info is not None else None)
+    run.finish(run_info.properties if run_info is not None else None, wait=_time_left(config))
     if run_info is not None and run_info.seed is None:
         run_info.seed = run.ledger.seed
+
+
+def _time_left(config: pytest.Config) -> float | None:
+    """Seconds left of the run's deadline (None: no deadline)."""
+    deadline = config.stash[SETTINGS_KEY].deadline
+    started = getattr(config, "_rcc_started", None)
+    if not deadline or started is None:
+        return None
+    return max(deadline - (time.monotonic() - started), 0.0)
 
 
 @pytest.fixture
@@ -118,9 +142,12 @@ def test_generated_error_bodies_are_well_formed(ledger: Any) -> None:
 
 
 @pytest.mark.requirement("SCHEMA-04")
-def test_generated_requests_touch_only_named_users(ledger: Any) -> None:
+def test_generated_requests_touch_only_named_users(ledger: Any, property_run: Exploration) -> None:
     """No generated request changes a user it does not name, and none gets 200 unless it named an existing user or none."""
     print(f"property run: {ledger.cases} requests, answers by status: {ledger.status_summary()}")
+    if property_run.shard_cases is not None:
+        print(f"property run: {property_run.shard_cases} of them fuzzing cases, sent by a second process "
+              f"in {property_run.shard_seconds:.2f} s")
     for note in ledger.notes:
         print(f"note (SHOULD level, not a failure): {note}")
     _assert_clean(ledger, "SCHEMA-04")

@@ -18,11 +18,12 @@ from schemathesis.generation import GenerationMode
 
 from ..actors import Actor
 from ..client import Client
+from ..cleanup import raise_if_interrupted
 from ..config import Settings
 from ..errors import HarnessError, TargetError
 from ..paths import SPEC_PATH
 from ..provisioning import Provisioner
-from ..redact import redact
+from ..redact import redact, register_secret
 from ..results import PropertyStats
 from ..targets import Target, probe_two_factor
 from .caller import PropertyCaller, make_auth_provider
@@ -30,6 +31,7 @@ from .checks import build_checks, judge
 from .explicit import ExplicitCase, explicit_cases
 from .ledger import Finding, Ledger
 from .safety import USER_ID_HEADER, GuardedSession, NameMapper, PoolUser, UnsafeRequest, js_blank
+from .shard import CHILD_PHASES, PARENT_PHASES, FuzzShard, make_job
 from .workers import Workers
 
 POOL_SIZE = 3  # disposable users generated requests may name (and so reset)
@@ -63,6 +65,11 @@ class Exploration:
     enforced: set[str] = field(default_factory=set)  # ignored_auth: operations proven to enforce auth
     explicit: dict[int, ExplicitCase] = field(default_factory=dict)
     admin_keys: str | None = None  # digest of the configured admin's keys before the run
+    shard: FuzzShard | None = field(default=None, repr=False)  # the child process running the fuzzing phase
+    shard_caller: Actor | None = field(default=None, repr=False)  # the child's own caller
+    probes_auth: bool = True  # runs schemathesis' ignored_auth (the fuzzing child leaves it to the parent)
+    shard_seconds: float | None = None  # how long the child took to send and judge its cases
+    shard_cases: int | None = None  # how many of the ledger's cases the child sent
     workers: Workers | None = field(default=None, repr=False)  # deferred sends and judgements
     _auth_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -72,27 +79,50 @@ class Exploration:
 
     # -- setup -----------------------------------------------------------------------------------
     @classmethod
-    def provision(cls, settings: Settings, target: Target, client: Client, provisioner: Provisioner) -> Exploration:
-        # One after the other: which username each pool index gets must not depend on thread timing
-        # (a seed reproduces the same requests, names included).
-        caller = PropertyCaller(provisioner.create_user("admin", totp=True, keys=False))
-        pool = [provisioner.create_user("user", keys=True) for _ in range(POOL_SIZE)]
-        bystanders = [provisioner.create_user("user", keys=True) for _ in range(BYSTANDERS)]
-        mapper = NameMapper(run=provisioner.prefix, pool=tuple(PoolUser(a.id, a.username) for a in pool))
+    def provision(cls, settings: Settings, target: Target, client: Client, provisioner: Provisioner,
+                  shard: FuzzShard | None = None) -> Exploration:
+        """Create the run's users; with `shard`, hand the fuzzing phase to that child process at once.
+
+        One after the other: which username each pool index gets must not depend on thread timing (a
+        seed reproduces the same requests, names included). The pool, the bystanders and the admin's
+        key digest exist before the child sends anything; the child's job leaves as early as that
+        allows, and this process's own caller is created while the child already works.
+        """
+        try:
+            pool = [provisioner.create_user("user", keys=True) for _ in range(POOL_SIZE)]
+            bystanders = [provisioner.create_user("user", keys=True) for _ in range(BYSTANDERS)]
+            mapper = NameMapper(run=provisioner.prefix, pool=tuple(PoolUser(a.id, a.username) for a in pool))
+            admin_keys = _admin_keys_digest(provisioner)
+            seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(2**32)
+            shard_caller: Actor | None = None
+            two_factor: bool | None = None
+            if shard is not None:
+                shard_caller = provisioner.create_user("admin", totp=True, keys=False)
+                two_factor = probe_two_factor(client, shard_caller)  # no code, a name that cannot exist: no effect
+                shard.submit(make_job(settings, target.url, seed, mapper.run, two_factor, shard_caller, pool))
+            caller = PropertyCaller(provisioner.create_user("admin", totp=True, keys=False))
+            if shard is None:
+                two_factor = probe_two_factor(client, caller.actor)
+        except BaseException:
+            if shard is not None:
+                shard.cancel()
+            raise
         session = GuardedSession(mapper)
         session.verify = settings.tls_verify
-        two_factor = probe_two_factor(client, caller.actor)  # no code, a name that cannot exist: no effect
-        seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(2**32)
-        ledger = Ledger(seed=seed, examples=settings.examples)
-        run = cls(settings=settings, target=target, client=client, provisioner=provisioner, caller=caller,
-                  pool=pool, bystanders=bystanders, mapper=mapper, session=session, two_factor=two_factor,
-                  ledger=ledger)
-        run.admin_keys = run._admin_keys_digest()
-        return run
+        return cls(settings=settings, target=target, client=client, provisioner=provisioner, caller=caller,
+                   pool=pool, bystanders=bystanders, mapper=mapper, session=session, two_factor=two_factor,
+                   ledger=Ledger(seed=seed, examples=settings.examples), admin_keys=admin_keys, shard=shard,
+                   shard_caller=shard_caller)
 
-    def build_schema(self) -> Any:
+    @property
+    def phases(self) -> tuple[str, ...]:
+        """The schemathesis phases this process runs (all, unless a child runs the fuzzing)."""
+        return PARENT_PHASES if self.shard is not None else PARENT_PHASES + CHILD_PHASES
+
+    def build_schema(self, phases: tuple[str, ...] | None = None) -> Any:
         """The schemathesis schema: N examples, the seed, both generation modes, no example database."""
         schema = schemathesis.openapi.from_path(str(SPEC_PATH))
+        schema.config.phases.update(phases=list(phases if phases is not None else self.phases))
         schema.config.update(base_url=self.target.url, request_timeout=self.settings.timeout,
                              tls_verify=self.settings.tls_verify,
                              suppress_health_check=[HealthCheck.all])
@@ -119,6 +149,22 @@ class Exploration:
         schema.hook(map_case)
         schema.hook(before_add_examples)
         return schema
+
+    def explore(self, phases: tuple[str, ...]) -> None:
+        """Run `phases` outside pytest (the fuzzing child): the very tests schemathesis' pytest
+        integration builds for the exploring test, called directly."""
+        from schemathesis.core.result import Err
+        from schemathesis.pytest.lazy import get_all_tests
+
+        def test_generated_requests(case: Any) -> None:
+            self.run_case(case)
+
+        for result in get_all_tests(schema=self.build_schema(phases), test_func=test_generated_requests,
+                                    settings=None, given_kwargs=None):
+            if isinstance(result, Err):
+                raise HarnessError(f"the spec cannot be explored: {result.err()}")
+            _, test = result.ok()
+            test()
 
     def sanitize(self, case: Any) -> None:
         """Map every user reference a generated case carries (body of any type, query, X-User-Id)."""
@@ -147,6 +193,7 @@ class Exploration:
         server, so it is sent from a worker thread. Every answer is judged on a worker thread too
         (ignored_auth's probes are unauthenticated requests as well); `finish` waits for all of them.
         """
+        raise_if_interrupted()
         if self.ledger.harness_error:
             return  # the run already cannot be judged: send nothing more
         self.ledger.cases += 1
@@ -223,7 +270,7 @@ class Exploration:
             response_checks=None, phase=phase, auth_enforced_operations=self.enforced)
 
     def _judge(self, case: Any, response: Any) -> None:
-        checks = build_checks(self.mapper, self.two_factor, self._auth_lock)
+        checks = build_checks(self.mapper, self.two_factor, self._auth_lock, ignored_auth=self.probes_auth)
         try:
             failures = judge(case, response, self._context(case), checks)
         except UnsafeRequest as exc:
@@ -263,10 +310,12 @@ class Exploration:
                        curl=redact(curl), size=len(body) + len(request.url or ""))
 
     # -- after the run -----------------------------------------------------------------------------
-    def finish(self, run_stats: PropertyStats | None) -> None:
-        """Wait for the deferred cases, check the bystanders (SCHEMA-04) and record the run's statistics."""
+    def finish(self, run_stats: PropertyStats | None, wait: float | None = None) -> None:
+        """Wait for the deferred cases and the fuzzing child (at most `wait` s), check the bystanders
+        (SCHEMA-04) and record the run's statistics."""
         try:
             self.drain()
+            self._merge_shard(wait)
             if not self.ledger.harness_error:
                 self._check_bystanders()
         finally:
@@ -276,6 +325,28 @@ class Exploration:
                 run_stats.failures = self.ledger.failure_count
                 run_stats.seed = self.ledger.seed
                 run_stats.examples = self.ledger.examples
+
+    def _merge_shard(self, wait: float | None) -> None:
+        """File the child's cases, answers and findings in this ledger (its requests count as sent here)."""
+        if self.shard is None:
+            return
+        if self.ledger.harness_error:  # this run cannot be judged anyway: do not wait for the child
+            self.shard.cancel()
+            return
+        try:
+            result = self.shard.result(wait)
+        except HarnessError as exc:
+            self.ledger.fail_run(str(exc))
+            return
+        if result.get("error"):
+            self.ledger.fail_run(f"the fuzzing process failed: {result['error']}")
+            return
+        for token in result.get("tokens", ()):
+            register_secret(token)
+        self.ledger.merge_wire(result["ledger"])
+        self.shard_cases = int(result["ledger"]["cases"])
+        self.session.record((str(k), str(v)) for k, v in result["sent"])
+        self.shard_seconds = float(result.get("seconds", 0.0))
 
     def named_users(self) -> set[str]:
         return {u.id for _, v in self.session.sent if (u := self.mapper.pool_user(v)) is not None}
@@ -292,7 +363,7 @@ class Exploration:
                     title=f"a user no generated request named lost {' and '.join(problems)}",
                     message=f"{role} {actor.username}: " + ", ".join(problems), request="(after the run)",
                     response="", curl="", size=0))
-        digest = self._admin_keys_digest()
+        digest = _admin_keys_digest(self.provisioner)
         if self.admin_keys is not None and digest != self.admin_keys:
             self.ledger.add(Finding(requirement="SCHEMA-04", check="bystanders_intact",
                                     title="the configured admin's keys or session changed during the run",
@@ -313,24 +384,14 @@ class Exploration:
             problems.append("its E2E keys")
         return problems
 
-    def _admin_keys_digest(self) -> str | None:
-        admin = self.provisioner.admin
-        me = self.provisioner.me(admin)
-        keys = self.provisioner.fetch_keys(admin)
-        if keys.status_code != 200:
-            return None
-        try:
-            body = keys.json()
-        except ValueError:
-            return None
-        material = json.dumps([me.status_code, body.get("public_key"), body.get("private_key")])
-        return hashlib.sha256(material.encode()).hexdigest()
-
     def cleanup(self) -> None:
+        if self.shard is not None:
+            self.shard.cancel()  # before its caller and the pool it names are deleted
         self.drain()
         self.workers.close()
         failures = []
-        for actor in [self.caller.actor, *self.pool, *self.bystanders]:
+        callers = [c.actor for c in (self.caller,) if c is not None] + [a for a in (self.shard_caller,) if a]
+        for actor in [*callers, *self.pool, *self.bystanders]:
             try:
                 self.provisioner.delete_user(actor)
             except HarnessError as exc:
@@ -338,3 +399,19 @@ class Exploration:
         self.session.close()
         if failures:
             raise HarnessError(redact("property-run cleanup: " + "; ".join(failures)))
+
+
+def _admin_keys_digest(provisioner: Provisioner) -> str | None:
+    """A digest of the configured admin's session state and keys (None when they cannot be read)."""
+    admin = provisioner.admin
+    me = provisioner.me(admin)
+    keys = provisioner.fetch_keys(admin)
+    if keys.status_code != 200:
+        return None
+    try:
+        body = keys.json()
+    except ValueError:
+        return None
+    material = json.dumps([me.status_code, body.get("public_key"), body.get("private_key")])
+    return hashlib.sha256(material.encode()).hexdigest()
+

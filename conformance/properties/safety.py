@@ -7,7 +7,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
@@ -244,9 +244,13 @@ class GuardedSession(SameHostRedirectsSession):
         other.sent, other._lock = self.sent, self._lock
         return other
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        refs = self.inspect(request)
+    def record(self, refs: Iterable[tuple[str, str]]) -> None:
+        """Add user references sent by another process of the run (the fuzzing child)."""
         with self._lock:
             self.sent.extend(refs)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        refs = self.inspect(request)
+        self.record(refs)
         return super().send(request, **kwargs)
 

@@ -1,0 +1,184 @@
+"""The fuzzing child (conformance/properties/shard.py), forked and spawned, against real servers.
+
+It judges its cases like the exploring test and sends its findings back redacted. It stops when it
+is cancelled, when its parent dies, and it never leaves the run without an answer: a dead or silent
+child is a harness error, never a pass.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from conformance.client import Client
+from conformance.config import Settings
+from conformance.errors import HarnessError
+from conformance.properties.ledger import Ledger
+from conformance.properties.safety import NameMapper, PoolUser, js_blank
+from conformance.properties.shard import FuzzShard, make_job
+from conformance.provisioning import Provisioner
+from conformance.targets import probe_two_factor
+from refserver.behaviour import Behaviour
+from refserver.server import serve_in_thread
+
+from .helpers import ADMIN, EMAIL, PASSWORD
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTS = ("fork", "spawn")
+
+
+def _gone(pid: int) -> bool:
+    """Exited (or a zombie nobody reaped yet: PID 1 of a container may never reap it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state in ("Z", "X")
+
+
+def _wait_gone(pid: int, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if _gone(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """Accepts connections and never answers: a hung server."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        sock.close()
+
+
+def _bare_job(url: str, *, timeout: float = 30.0, examples: int = 5) -> dict:
+    """A job whose caller and pool exist nowhere: enough to exercise the protocol and the network."""
+    return {"url": url, "verify_tls": True, "ca_bundle": None, "timeout": timeout, "seed": 3, "examples": examples,
+            "run": "rcc-0badc0de-", "two_factor": True,
+            "caller": {"id": "shardcaller1", "username": "rcc-0badc0de-caller", "password": "Shard-pass-0123456",
+                       "email": "c@example.com", "token": "shard-token-0123456789", "totp_secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"},
+            "pool": [{"id": "pooluser1", "username": "rcc-0badc0de-pool1"}], "secrets": []}
+
+
+@pytest.fixture(params=[Behaviour(), Behaviour(error_500_on_non_string=True)], ids=["faithful", "500-on-non-string"])
+def live(request: pytest.FixtureRequest) -> Iterator[tuple[Behaviour, Settings, Provisioner]]:
+    with serve_in_thread(admin_username=ADMIN, admin_password=PASSWORD, admin_email=EMAIL,
+                         behaviour=request.param) as server:
+        client = Client(server.url)
+        prov = Provisioner(client, admin_user=ADMIN, admin_password=PASSWORD)
+        try:
+            yield request.param, Settings(url=server.url, examples=25, seed=5), prov
+        finally:
+            prov.cleanup()
+            client.close()
+
+
+@pytest.mark.parametrize("start", STARTS)
+def test_child_sends_and_judges_the_fuzzing_cases(live, start):
+    behaviour, settings, prov = live
+    caller = prov.create_user("admin", totp=True, keys=False)
+    pool = [prov.create_user("user", keys=True) for _ in range(2)]
+    two_factor = probe_two_factor(prov.client, caller)
+    shard = FuzzShard(start=start)
+    try:
+        shard.submit(make_job(settings, settings.url or "", 5, prov.prefix, two_factor, caller, pool))
+        result = shard.result(timeout=120)
+    finally:
+        shard.cancel()
+    assert shard.proc.poll() is not None, "the child is gone once its result is read"
+    assert "error" not in result, result.get("error")
+    ledger = Ledger()
+    ledger.merge_wire(result["ledger"])
+    assert ledger.cases >= settings.examples  # hypothesis may add a few; it never sends fewer
+    assert not ledger.harness_error
+    assert sum(ledger.statuses.values()) == ledger.cases
+    if behaviour.error_500_on_non_string:
+        assert [f.check for f in ledger.failures("SCHEMA-02")], "the 500s of the mutant were found by the child"
+        assert not ledger.failures("SCHEMA-03") and not ledger.failures("SCHEMA-04")
+    else:
+        assert ledger.failure_count == 0, ledger.message("SCHEMA-01")
+    # Every user reference the child sent is a pool user or a never-matching name of THIS run.
+    mapper = NameMapper(run=prov.prefix, pool=tuple(PoolUser(u.id, u.username) for u in pool))
+    odd = [v for _, v in result["sent"] if not (js_blank(v) or mapper.allowed(v))]
+    assert result["sent"] and not odd, odd[:5]
+    text = json.dumps(result["ledger"])
+    for secret in (caller.password, caller.totp_secret, caller.token, *result["tokens"]):
+        assert secret not in text
+
+
+@pytest.mark.parametrize("start", STARTS)
+def test_unreachable_server_is_a_harness_error_not_a_pass(start):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    shard = FuzzShard(start=start)
+    shard.submit(_bare_job(f"http://127.0.0.1:{port}", timeout=2))
+    result = shard.result(timeout=60)
+    assert "network error" in result["ledger"]["harness_error"]
+    assert result["ledger"]["cases"] >= 1
+
+
+@pytest.mark.parametrize("start", STARTS)
+def test_a_dead_child_is_a_harness_error(start):
+    shard = FuzzShard(start=start)
+    os.kill(shard.proc.pid, signal.SIGKILL)
+    shard.proc.wait()
+    with pytest.raises(HarnessError, match="fuzzing process"):
+        shard.submit(_bare_job("http://127.0.0.1:9"))
+        shard.result(timeout=10)
+
+
+@pytest.mark.parametrize("start", STARTS)
+def test_silent_child_times_out_and_cancel_stops_it(silent_server, start):
+    shard = FuzzShard(start=start)
+    shard.submit(_bare_job(silent_server, timeout=60))
+    began = time.monotonic()
+    with pytest.raises(HarnessError, match="no result within 0.5 s"):
+        shard.result(timeout=0.5)
+    assert time.monotonic() - began < 8  # cancel() terminated it: no waiting for the 60-s request timeout
+    assert shard.proc.poll() is not None
+
+
+@pytest.mark.parametrize("start", STARTS)
+def test_child_exits_when_its_parent_dies(silent_server, start, tmp_path):
+    """A run killed with SIGKILL leaves no fuzzing process behind (it sees EOF on its job pipe)."""
+    script = textwrap.dedent(f"""
+        import json, os, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from conformance.properties.shard import FuzzShard
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        shard = FuzzShard(start={start!r})
+        shard.submit(json.loads(sys.argv[1]))
+        print(shard.proc.pid, flush=True)
+        os.kill(os.getpid(), 9)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script, json.dumps(_bare_job(silent_server, timeout=60))],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    child = int(proc.stdout.split()[0])
+    assert _wait_gone(child), f"fuzzing child {child} outlived its parent"
+
+
+def test_prestarted_child_nobody_takes_is_discarded():
+    from conformance.properties import shard as module
+
+    module.prestart()
+    child = module._PRESTARTED
+    assert child is not None and child.proc.poll() is None
+    module.discard()
+    assert module._PRESTARTED is None and _wait_gone(child.proc.pid)
