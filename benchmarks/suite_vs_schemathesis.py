@@ -201,17 +201,12 @@ def run_bare(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 def embedded(args: argparse.Namespace, workdir: Path, profile: str | None, n: int,
              hypothesis_home: str = HYPOTHESIS_HOME) -> dict[str, Any]:
-    """profile None: `rc-conformance run` (the CLI, profile 7); "7"/"6": `python -m pytest tests
-    --refserver-profile P` (the CLI has no profile option), the same command for both profiles."""
+    """`rc-conformance run` on the embedded target; profile "7"/"6" adds `--refserver-profile P`."""
     report_dir = workdir / f"embedded-{profile}-{n}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("RCC_")}
     env["HYPOTHESIS_STORAGE_DIRECTORY"] = hypothesis_home  # pytest runs too (the CLI sets it itself)
     common = ["--examples", str(args.examples), "--seed", str(args.seed), "--report-dir", str(report_dir)]
-    if profile is None:
-        cmd = [*SUITE, "run", "--quiet", *common]
-    else:
-        cmd = [sys.executable, "-m", "pytest", str(ROOT / "tests"), "-p", "no:cacheprovider", "-q",
-               "--refserver-profile", profile, *common]
+    cmd = [*SUITE, "run", "--quiet", *common] + (["--refserver-profile", profile] if profile else [])
     wall, rss, code = timed(cmd, env, workdir)
     report = json.loads((report_dir / "report.json").read_text())
     return {"wall": wall, "rss": rss, "exit": code, "verdict": report["verdict"],
@@ -258,7 +253,7 @@ def main() -> int:
         r = embedded(args, workdir, None, args.pairs, hypothesis_home=str(workdir / "first-run-hypothesis"))
         print(f"first run on a machine (empty hypothesis cache): {r['wall']:.2f} s (exit {r['exit']}, "
               f"{r['verdict']}, peak RSS {r['rss']:.0f} MiB)", flush=True)
-        print(f"\n## Profiles 7 vs 6, embedded: `python -m pytest tests --refserver-profile P --examples "
+        print(f"\n## Profiles 7 vs 6, embedded: `rc-conformance run --refserver-profile P --examples "
               f"{args.examples}`, alternating")
         walls: dict[str, list[float]] = {"7": [], "6": []}
         for n in range(args.pairs):

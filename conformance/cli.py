@@ -28,7 +28,8 @@ _VALUE_OPTIONS = {
     "url": "--target-url", "admin_user": "--admin-user", "admin_password": "--admin-password",
     "admin_totp_secret": "--admin-totp-secret", "config": "--config", "ca_bundle": "--ca-bundle",
     "timeout": "--timeout", "deadline": "--deadline", "examples": "--examples", "seed": "--seed",
-    "expectations": "--expectations",
+    "expectations": "--expectations", "refserver_profile": "--refserver-profile",
+    "refserver_mutant": "--refserver-mutant",
 }
 _FLAG_OPTIONS = {"strict": "--strict", "allow_config_changes": "--allow-config-changes",
                  "allow_rate_limit_probe": "--allow-rate-limit-probe", "insecure": "--insecure"}
@@ -55,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="allow RATE-01, which uses up the caller's rate-limit window")
     run.add_argument("--requirement", action="append", metavar="ID", default=[],
                      help="run only this requirement (repeatable)")
+    run.add_argument("--refserver-profile", choices=("7", "6"),
+                     help="embedded target only: behave like Rocket.Chat 7.x (default) or <= 6.x")
+    run.add_argument("--refserver-mutant", metavar="NAME",
+                     help="embedded target only: run against this deliberately broken variant (names in refserver/mutants.py)")
     run.add_argument("--quiet", action="store_true", help="print only the verdict line")
     run.add_argument("--deadline", type=float, help="overall time budget of the run in seconds (env RCC_DEADLINE)")
     run.add_argument("--pytest-output", action="store_true",
@@ -91,8 +96,10 @@ def _pytest_args(args: argparse.Namespace, report_dir: str) -> list[str]:
     # Only the plugin the suite needs: auto-loading every installed pytest plugin also marks each one's
     # whole distribution for assertion rewriting (all of hypothesis and schemathesis), recompiled on
     # every run where bytecode is not cached (PYTHONDONTWRITEBYTECODE, read-only site-packages): ~2 s.
+    # unraisableexception only turns exceptions in __del__ into warnings nobody sees here, and runs
+    # five full garbage collections at exit to find them: ~0.15-0.3 s.
     out = [str(TESTS_DIR), "--disable-plugin-autoload", "-p", "schemathesis.pytest.plugin",
-           "-p", "no:cacheprovider", "--report-dir", report_dir]
+           "-p", "no:cacheprovider", "-p", "no:unraisableexception", "--report-dir", report_dir]
     if not args.pytest_output:
         out += ["-qq", "--tb=no", "-rN", "--no-header", "--no-summary", "-o", "console_output_style=classic"]
     for name, option in _VALUE_OPTIONS.items():
@@ -117,7 +124,8 @@ def _settings(args: argparse.Namespace) -> Any:
            "allow_config_changes": args.allow_config_changes,
            "allow_rate_limit_probe": args.allow_rate_limit_probe,
            "verify_tls": False if args.insecure else None, "requirements": tuple(args.requirement),
-           "quiet": args.quiet or None}
+           "quiet": args.quiet or None, "refserver_profile": args.refserver_profile,
+           "refserver_mutant": args.refserver_mutant}
     return load_settings(cli, config_path=args.config)
 
 
