@@ -1,8 +1,9 @@
 """Answers fetched ahead of their tests, concurrently: up to 6.x every 401/403 is delayed 0.5-1 s.
 
 A test whose one request is slow by design names that request as a *scenario* with
-`@answered_ahead(scenario)`; when the first such test sets up, every selected test's scenario is
-sent from a small thread pool, and each test's `answer` fixture waits for its own answer.
+`@answered_ahead(scenario)`; when the first such test sets up (or earlier, see `start_early`), every
+selected test's scenario is sent from a small thread pool, and each test's `answer` fixture waits
+for its own answer.
 So ten delayed 401s cost about one delay, hidden behind the rest of the run, instead of ten in a row.
 
 A scenario is a plain function of a `Context` (the session's client, provisioner and callers) that
@@ -107,6 +108,19 @@ def _started(request: pytest.FixtureRequest, ahead: Ahead) -> Ahead:
                                 unprivileged=request.getfixturevalue("unprivileged"))
         ahead.start(list(dict.fromkeys(s for item in request.session.items if (s := _scenario(item)) is not None)))
     return ahead
+
+
+def start_early(request: pytest.FixtureRequest) -> None:
+    """Start the session's scenarios now, from a test that runs long before them (the exploring test):
+    their delayed answers then arrive while it works. When the callers they need cannot be set up,
+    nothing happens here: each scenario's own test meets that failure (or skip) when it sets up."""
+    if not any(_scenario(item) is not None for item in request.session.items):
+        return
+    ahead = request.getfixturevalue("rcc_ahead")
+    try:
+        _started(request, ahead)
+    except (Exception, pytest.skip.Exception, pytest.fail.Exception):
+        pass
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ import pytest
 import schemathesis
 
 from conformance import evidence
+from conformance.ahead import start_early
 from conformance.client import Client
 from conformance.config import Settings
 from conformance.errors import HarnessError
@@ -83,7 +84,11 @@ def _time_left(config: pytest.Config) -> float | None:
 
 @pytest.fixture
 def exploration(request: pytest.FixtureRequest, property_run: Exploration) -> Iterator[Exploration]:
-    """Around the exploring test: surface harness errors seen while sending (the rest is judged later)."""
+    """Around the exploring test: surface harness errors seen while sending (the rest is judged later).
+
+    The hand-written tests' delayed answers (conformance/ahead.py) are fetched meanwhile.
+    """
+    start_early(request)
     property_run.ledger.started = True
     yield property_run
     if property_run.ledger.harness_error:
