@@ -162,13 +162,22 @@ def make_negative_check(two_factor: bool | None) -> CheckFn:
 
 
 def make_ignored_auth_once(lock: threading.Lock) -> CheckFn:
-    """schemathesis' ignored_auth, one at a time: answers are judged concurrently, and its probes
+    """schemathesis' ignored_auth, one probe at a time: answers are judged concurrently, and its probes
     (three unauthenticated requests, each delayed 0.5-1 s up to 6.x) need to run only until one
-    judgement has proven the operation enforces auth (it then records it in the context's set)."""
+    judgement has proven the operation enforces auth (it then records it in the context's set).
+
+    While one judgement probes, the others skip the check instead of queueing behind it (a queue of
+    judgements would hold every worker thread for seconds); once the operation is proven to enforce
+    auth the check skips anyway, and if it is not, the next judgement probes again.
+    """
 
     def ignored_auth_once(ctx: CheckContext, response: Any, case: Any) -> Any:
-        with lock:
+        if not lock.acquire(blocking=False):
+            return None
+        try:
             return ignored_auth(ctx, response, case)
+        finally:
+            lock.release()
 
     ignored_auth_once.__name__ = "ignored_auth"  # findings name the schemathesis check
     return ignored_auth_once

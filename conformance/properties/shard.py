@@ -18,6 +18,7 @@ Protocol (one JSON line each way, never on argv or in the environment, since the
 - The child writes one result line and exits. EOF on stdin (the parent died or cancelled) ends it
   at once, and it ignores SIGINT: the parent decides when it stops, then cleans up.
 
+The child also runs schemathesis' ignored_auth check, for the whole run (see `Exploration.probes_auth`).
 The child never creates, deletes or logs out a user; it logs its own caller in again after a
 self-reset. Every text it sends back is already redacted, and it reports the tokens it obtained so
 the parent masks them too.
@@ -271,7 +272,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     run = Exploration(settings=settings, target=Target(url=settings.url or "", embedded=False), client=client,
                       provisioner=None, caller=caller, pool=pool, bystanders=[], mapper=mapper,  # type: ignore[arg-type]
                       session=session, two_factor=job["two_factor"],
-                      ledger=Ledger(seed=job["seed"], examples=job["examples"]), probes_auth=False)
+                      ledger=Ledger(seed=job["seed"], examples=job["examples"]))
     try:
         run.explore(CHILD_PHASES)
         run.drain()

@@ -13,7 +13,9 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator
 
@@ -172,6 +174,48 @@ def test_child_exits_when_its_parent_dies(silent_server, start, tmp_path):
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     child = int(proc.stdout.split()[0])
     assert _wait_gone(child), f"fuzzing child {child} outlived its parent"
+
+
+@pytest.fixture
+def auth_ignoring_server() -> Iterator[str]:
+    """Answers every reset 200 {"success": true}, whoever calls (and logs anyone in): auth not enforced."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = {"success": True}
+            if self.path.startswith("/api/v1/login"):
+                body = {"status": "success", "data": {"userId": "shardcaller1", "authToken": "shard-token-0123456789"}}
+            raw = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.parametrize("start", STARTS)
+def test_child_runs_the_ignored_auth_check_for_the_run(auth_ignoring_server, start):
+    """The parent leaves schemathesis' ignored_auth to the child: the child must catch a server that
+    answers 200 without credentials (under SCHEMA-01)."""
+    shard = FuzzShard(start=start)
+    shard.submit(_bare_job(auth_ignoring_server, timeout=10, examples=10))
+    result = shard.result(timeout=120)
+    ledger = Ledger()
+    ledger.merge_wire(result["ledger"])
+    assert not ledger.harness_error
+    assert "ignored_auth" in {f.check for f in ledger.failures("SCHEMA-01")}, ledger.message("SCHEMA-01")
 
 
 def test_prestarted_child_nobody_takes_is_discarded():
