@@ -21,6 +21,15 @@ from .redact import redact, register_secret
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 EXIT_BY_VERDICT = {"pass": EXIT_PASS, "fail": EXIT_FAIL, "error": EXIT_ERROR}
 TESTS_DIR = Path(conformance.__file__).resolve().parent.parent / "tests"
+#: How the suite's own pytest runs start (the CLI's and the mutant runs'):
+#: - only the plugin the suite needs: auto-loading every installed pytest plugin also marks each
+#:   one's whole distribution for assertion rewriting (all of hypothesis and schemathesis),
+#:   recompiled on every run where bytecode is not cached (PYTHONDONTWRITEBYTECODE, read-only
+#:   site-packages): ~2 s;
+#: - no unraisableexception plugin: it only turns exceptions in __del__ into warnings nobody sees
+#:   here, and runs five full garbage collections at exit to find them: ~0.15-0.3 s.
+SUITE_PYTEST_ARGS = ("--disable-plugin-autoload", "-p", "schemathesis.pytest.plugin", "-p", "no:cacheprovider",
+                     "-p", "no:unraisableexception")
 
 #: CLI option → (Settings field, pytest option of conformance.plugin). Only given options are passed
 #: on, so the config file and RCC_* variables still apply underneath them.
@@ -93,13 +102,7 @@ def _fail(message: str) -> int:
 
 
 def _pytest_args(args: argparse.Namespace, report_dir: str) -> list[str]:
-    # Only the plugin the suite needs: auto-loading every installed pytest plugin also marks each one's
-    # whole distribution for assertion rewriting (all of hypothesis and schemathesis), recompiled on
-    # every run where bytecode is not cached (PYTHONDONTWRITEBYTECODE, read-only site-packages): ~2 s.
-    # unraisableexception only turns exceptions in __del__ into warnings nobody sees here, and runs
-    # five full garbage collections at exit to find them: ~0.15-0.3 s.
-    out = [str(TESTS_DIR), "--disable-plugin-autoload", "-p", "schemathesis.pytest.plugin",
-           "-p", "no:cacheprovider", "-p", "no:unraisableexception", "--report-dir", report_dir]
+    out = [str(TESTS_DIR), *SUITE_PYTEST_ARGS, "--report-dir", report_dir]
     if not args.pytest_output:
         out += ["-qq", "--tb=no", "-rN", "--no-header", "--no-summary", "-o", "console_output_style=classic"]
     for name, option in _VALUE_OPTIONS.items():

@@ -23,12 +23,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-import conformance
-
 from .catalogue import load_catalogue
+from .cli import SUITE_PYTEST_ARGS, TESTS_DIR, hypothesis_storage
 from .errors import ConfigError
 
-TESTS_DIR = Path(conformance.__file__).resolve().parent.parent / "tests"
 PROPERTY_TESTS = TESTS_DIR / "test_properties.py"
 FAITHFUL = "(faithful)"
 DEFAULT_EXAMPLES = 10
@@ -109,7 +107,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def pytest_command(run: Run, report_dir: Path, examples: int, seed: int) -> list[str]:
-    cmd = [sys.executable, "-m", "pytest", str(TESTS_DIR), "-p", "no:cacheprovider", "-q", "--tb=no",
+    cmd = [sys.executable, "-m", "pytest", str(TESTS_DIR), *SUITE_PYTEST_ARGS, "-q", "--tb=no",
            "--no-header", "-o", "console_output_style=classic", "--strict",
            "--report-dir", str(report_dir), "--examples", str(examples), "--seed", str(seed)]
     if run.mutant:
@@ -123,8 +121,11 @@ def pytest_command(run: Run, report_dir: Path, examples: int, seed: int) -> list
 
 
 def _clean_env() -> dict[str, str]:
-    # A user's RCC_* settings (a target URL above all) must not redirect a self-test run.
-    return {k: v for k, v in os.environ.items() if not k.startswith("RCC_")}
+    # A user's RCC_* settings (a target URL above all) must not redirect a self-test run; every run
+    # shares the CLI's hypothesis cache instead of building it in its own directory.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RCC_")}
+    env["HYPOTHESIS_STORAGE_DIRECTORY"] = hypothesis_storage()
+    return env
 
 
 def execute(run: Run, workdir: Path, examples: int, seed: int) -> Run:
