@@ -110,8 +110,9 @@ class _Forked:
 
 
 def _can_fork() -> bool:
-    """Fork only a single-threaded process (a fork copies no other thread, but their held locks)."""
-    return hasattr(os, "fork") and threading.active_count() == 1
+    """Fork only a single-threaded process (a fork copies no other thread, but their held locks), and
+    only on Linux (on macOS, system frameworks that requests may have touched do not survive a fork)."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1
 
 
 class FuzzShard:
