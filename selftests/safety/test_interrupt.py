@@ -61,7 +61,8 @@ def test_impatient_ctrl_c_after_users_exist_cleans_up_and_reports_error(server: 
     assert "Traceback" not in done.both
     *notes, last = done.err.splitlines()
     assert "could not judge" in last and "interrupted" in last, done.err
-    assert all("finishing cleanup and the report first" in n for n in notes), done.err
+    # The second and third signal only print a note each (at least one arrives before the run ends).
+    assert notes and all("finishing cleanup and the report first" in n for n in notes), done.err
     assert server.admin.run_users() == []
     assert server.admin.roles_of(PERMISSION) == before
     rep = report(out)
