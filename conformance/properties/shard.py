@@ -59,7 +59,12 @@ class _Forked:
     def __init__(self) -> None:
         job_r, job_w = os.pipe()
         res_r, res_w = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            for fd in (job_r, job_w, res_r, res_w):
+                os.close(fd)
+            raise
         if pid == 0:  # the child: never returns into the parent's code (pytest, atexit handlers)
             code = 70
             try:
@@ -203,20 +208,30 @@ _LOCK = threading.Lock()
 
 
 def prestart() -> None:
-    """Start the child now, while this process is still single-threaded (no-op when one is waiting)."""
+    """Start the child now, while this process is still single-threaded (no-op when one is waiting).
+
+    A failure to start (no processes left, say) is not an error here: `take()` tries again.
+    """
     global _PRESTARTED
     with _LOCK:
         if _PRESTARTED is None or _PRESTARTED.proc.poll() is not None:
-            _PRESTARTED = FuzzShard()
+            try:
+                _PRESTARTED = FuzzShard()
+            except OSError:
+                _PRESTARTED = None
 
 
-def take() -> FuzzShard:
-    """The prestarted child (or a new one); the caller owns it from now on."""
+def take() -> FuzzShard | None:
+    """The prestarted child (or a new one); the caller owns it from now on. None when no child can
+    be started: the exploring test then runs the fuzzing phase itself, as one process."""
     global _PRESTARTED
     with _LOCK:
         shard, _PRESTARTED = _PRESTARTED, None
     if shard is None or shard.proc.poll() is not None:
-        shard = FuzzShard()
+        try:
+            shard = FuzzShard()
+        except OSError:
+            return None
     return shard
 
 

@@ -31,13 +31,14 @@ class SuiteRun:
         return self.report["properties"]
 
 
-def run_properties(url: str, report_dir: Path, *, examples: int, seed: int, timeout: float = 240) -> SuiteRun:
+def run_properties(url: str, report_dir: Path, *, examples: int, seed: int, timeout: float = 240,
+                   extra: tuple[str, ...] = ()) -> SuiteRun:
     """pytest tests/test_properties.py against `url` as the admin (credentials via env, never argv)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RCC_")}
     env.update({"RCC_ADMIN_USER": ADMIN, "RCC_ADMIN_PASSWORD": PASSWORD})
     cmd = [sys.executable, "-m", "pytest", str(ROOT / "tests" / "test_properties.py"), "-p", "no:cacheprovider",
            "-q", "-s", "--target-url", url, "--examples", str(examples), "--seed", str(seed),
-           "--report-dir", str(report_dir)]
+           "--report-dir", str(report_dir), *extra]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     report_path = report_dir / "report.json"
     assert report_path.is_file(), f"no report.json; pytest said:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}"

@@ -226,3 +226,17 @@ def test_prestarted_child_nobody_takes_is_discarded():
     assert child is not None and child.proc.poll() is None
     module.discard()
     assert module._PRESTARTED is None and _wait_gone(child.proc.pid)
+
+
+def test_no_child_can_start_the_fuzzing_runs_in_the_pytest_process(monkeypatch):
+    """Out of processes (fork and spawn both fail): no error, the exploring test fuzzes itself."""
+    from conformance.properties import shard as module
+
+    def refuse(*args, **kwargs):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(module, "_Forked", refuse)
+    monkeypatch.setattr(module.subprocess, "Popen", refuse)
+    module.prestart()
+    assert module._PRESTARTED is None
+    assert module.take() is None

@@ -65,6 +65,21 @@ def test_faithful_server_passes_200_generated_cases(server_behind_proxy, tmp_pat
     assert {200, 400, 401} <= statuses  # success, error and auth paths were all exercised
 
 
+@pytest.mark.parametrize("server_behind_proxy", [Behaviour(error_500_on_non_string=True)], indirect=True,
+                         ids=["500-on-non-string"])
+def test_without_a_fuzzing_child_one_process_judges_every_phase(server_behind_proxy, tmp_path):
+    """The fallback when no child can be started: the exploring test runs all three phases itself."""
+    url, _ = server_behind_proxy
+    alone = run_properties(url, tmp_path / "alone", examples=10, seed=9, extra=("-p", "selftests.properties.no_child"))
+    split = run_properties(url, tmp_path / "split", examples=10, seed=9)
+    assert "sent by a second process" not in alone.output and "sent by a second process" in split.output
+    for run in (alone, split):
+        assert run.returncode == 1, run.output[-3000:]
+        assert run.statuses() == {rid: ("fail" if rid == "SCHEMA-02" else "pass") for rid in SCHEMA_IDS}
+    # The same phases, the same seed: the same number of generated cases either way.
+    assert alone.properties["cases"] == split.properties["cases"] > 10
+
+
 # -- reproducibility -------------------------------------------------------------------------------
 VOLATILE_HEADERS = {"content-length", "x-schemathesis-testcaseid", "user-agent", "accept-encoding", "accept",
                     "connection"}
