@@ -26,6 +26,7 @@ filing it under SCHEMA-01/03 as well would fail three requirements for one defec
 """
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from collections.abc import Callable
@@ -161,43 +162,51 @@ def make_negative_check(two_factor: bool | None) -> CheckFn:
     return negative_data_rejection_rc
 
 
-def make_ignored_auth_once(lock: threading.Lock) -> CheckFn:
-    """schemathesis' ignored_auth, one probe at a time: answers are judged concurrently, and its probes
-    (three unauthenticated requests, each delayed 0.5-1 s up to 6.x) need to run only until one
-    judgement has proven the operation enforces auth (it then records it in the context's set).
+def make_ignored_auth_once(lock: threading.Lock, *, probes: bool = True) -> CheckFn:
+    """schemathesis' ignored_auth, probing one judgement at a time.
 
-    While one judgement probes, the others skip the check instead of queueing behind it (a queue of
-    judgements would hold every worker thread for seconds); once the operation is proven to enforce
-    auth the check skips anyway, and if it is not, the next judgement probes again.
+    The check judges a 2xx answer itself (generated or missing credentials must not succeed), and for
+    a 2xx with the caller's real credentials it sends three unauthenticated probes (each delayed
+    0.5-1 s up to 6.x) until one judgement has proven the operation enforces auth. Answers are judged
+    concurrently: while one judgement probes, the others, and every judgement when `probes` is off
+    (another process of the run probes), get the check without its probes. They are never queued
+    behind the prober, which would hold every worker thread for seconds.
     """
 
     def ignored_auth_once(ctx: CheckContext, response: Any, case: Any) -> Any:
-        if not lock.acquire(blocking=False):
-            return None
-        try:
-            return ignored_auth(ctx, response, case)
-        finally:
-            lock.release()
+        if probes and lock.acquire(blocking=False):
+            try:
+                return ignored_auth(ctx, response, case)
+            finally:
+                lock.release()
+        return ignored_auth(_without_probes(ctx, case), response, case)
 
     ignored_auth_once.__name__ = "ignored_auth"  # findings name the schemathesis check
     return ignored_auth_once
 
 
+def _without_probes(ctx: CheckContext, case: Any) -> CheckContext:
+    """The same context, with the operation counted as proven: ignored_auth then sends no probe."""
+    quiet = copy.copy(ctx)
+    quiet.auth_enforced_operations = {*(ctx.auth_enforced_operations or ()), case.operation.label}
+    return quiet
+
+
 def build_checks(mapper: NameMapper, two_factor: bool | None, auth_lock: threading.Lock | None = None,
-                 *, ignored_auth: bool = True) -> list[tuple[CheckFn, str]]:
-    """The checks of one answer; `ignored_auth=False` where another process of the run probes auth."""
-    checks = [
+                 *, auth_probes: bool = True) -> list[tuple[CheckFn, str]]:
+    """The checks of one answer; `auth_probes=False` where another process of the run sends
+    ignored_auth's probes (the check still judges the answer itself)."""
+    return [
         (not_a_server_error, "SCHEMA-02"),
         (status_code_conformance, "SCHEMA-01"),
         (content_type_conformance, "SCHEMA-01"),
         (response_schema_conformance, "SCHEMA-01"),
         (response_headers_conformance, "SCHEMA-01"),
-        (make_ignored_auth_once(auth_lock or threading.Lock()), "SCHEMA-01"),
+        (make_ignored_auth_once(auth_lock or threading.Lock(), probes=auth_probes), "SCHEMA-01"),
         (make_negative_check(two_factor), "SCHEMA-01"),
         (error_body_shape, "SCHEMA-03"),
         (make_success_check(mapper), "SCHEMA-04"),
     ]
-    return checks if ignored_auth else [(fn, req) for fn, req in checks if fn.__name__ != "ignored_auth"]
 
 
 def judge(case: Any, response: Any, ctx: CheckContext,

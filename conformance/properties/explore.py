@@ -18,7 +18,7 @@ from schemathesis.generation import GenerationMode
 
 from ..actors import Actor
 from ..client import Client
-from ..cleanup import raise_if_interrupted
+from ..cleanup import interrupted, raise_if_interrupted
 from ..config import Settings
 from ..errors import HarnessError, TargetError
 from ..paths import SPEC_PATH
@@ -273,7 +273,7 @@ class Exploration:
             response_checks=None, phase=phase, auth_enforced_operations=self.enforced)
 
     def _judge(self, case: Any, response: Any) -> None:
-        checks = build_checks(self.mapper, self.two_factor, self._auth_lock, ignored_auth=self.probes_auth)
+        checks = build_checks(self.mapper, self.two_factor, self._auth_lock, auth_probes=self.probes_auth)
         try:
             failures = judge(case, response, self._context(case), checks)
         except UnsafeRequest as exc:
@@ -317,6 +317,10 @@ class Exploration:
         """Wait for the deferred cases and the fuzzing child (at most `wait` s), check the bystanders
         (SCHEMA-04) and record the run's statistics."""
         try:
+            if interrupted():  # nothing will be judged: stop the child and every queued send now
+                self.ledger.fail_run("the run was interrupted")
+                if self.shard is not None:
+                    self.shard.cancel()
             self.drain()
             self._merge_shard(wait)
             if not self.ledger.harness_error:
@@ -348,6 +352,8 @@ class Exploration:
             register_secret(token)
         self.ledger.merge_wire(result["ledger"])
         self.shard_cases = int(result["ledger"]["cases"])
+        if self.shard_cases < 1:
+            self.ledger.fail_run("the fuzzing process sent no generated case: the fuzzing phase was not judged")
         self.session.record((str(k), str(v)) for k, v in result["sent"])
         self.shard_seconds = float(result.get("seconds", 0.0))
 

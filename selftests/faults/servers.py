@@ -52,7 +52,7 @@ class FaultProxy:
     Modes: "pass"; "reset" (read the request, then RST the connection without answering); "hang"
     (hold the request unanswered until stop or HOLD_MAX_S, then close); "status" (answer `status`
     with a JSON body, never forwarding); "ratelimit" (429 with X-RateLimit-* headers, reset 1 s
-    ahead); "html" (200 text/html). A fault applies to requests whose path is in `paths` (None =
+    ahead); "html" (200 text/html); "slow" (forward after `delay` seconds). A fault applies to requests whose path is in `paths` (None =
     all), from the first request matching `trigger` ("METHOD /path", None = from the start) on;
     `trigger_after` = the trigger request itself is still forwarded (the fault starts after it).
     """
@@ -63,6 +63,7 @@ class FaultProxy:
     trigger: str | None = None
     trigger_after: bool = False
     status: int = 500
+    delay: float = 0.2  # "slow" mode
     max_faults: int | None = None  # apply the fault to at most this many requests, then forward again
     tls: ssl.SSLContext | None = None
     lifetime: float = LIFETIME_S
@@ -113,6 +114,9 @@ class FaultProxy:
                                        "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset_ms)},
                                  json.dumps({"success": False, "error": "Error, too many requests. Please slow "
                                              "down. [error-too-many-requests]"}).encode())
+                elif fault == "slow":
+                    time.sleep(proxy.delay)
+                    self._forward(body)
                 elif fault == "html":
                     self._answer(200, {"Content-Type": "text/html; charset=utf-8"},
                                  b"<!doctype html><html><body><h1>Welcome to nginx!</h1></body></html>")

@@ -166,3 +166,53 @@ def test_interrupt_swallowed_inside_a_gc_callback_still_ends_the_run(tmp_path: P
                          cwd=Path(__file__).resolve().parents[2]).stdout
     assert "ignored: KeyboardInterrupt" in out  # the problem is real: the first KeyboardInterrupt is lost
     assert "interrupted: SIGINT" in out and "raised again: SIGINT" in out
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(c) for c in task.read_text().split()]
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state in ("Z", "X")
+
+
+def test_ctrl_c_while_the_fuzzing_child_works_stops_it_and_cleans_up(server: RefProcess, tmp_path: Path) -> None:
+    """The child sends its cases slowly (a proxy delays each reset): Ctrl-C must not wait for them."""
+    state, out = tmp_path / "state", tmp_path / "report"
+    with FaultProxy(upstream=server.url, mode="slow", delay=0.2, paths=frozenset({RESET_PATH})) as proxy:
+        proc = start_cli("run", "--url", proxy.url, "--examples", "300", "--report-dir", str(out),
+                         env=cli_env(state), cwd=tmp_path)
+        wait_for(lambda: sum(1 for s in proxy.seen if s.path == RESET_PATH) >= 40, 60, "the child at work", proc)
+        children = _children(proc.pid)
+        assert children, "the run has a fuzzing child"
+        proc.send_signal(signal.SIGINT)
+        done = finish(proc, 45)
+    assert done.code == 2, done.both[-2000:]
+    # The child had about 60 s of slowed cases left; cleanup takes a few seconds.
+    assert done.seconds < 30, "the run waited for the child's remaining cases"
+    assert "interrupted" in done.err.splitlines()[-1], done.err
+    assert all(_gone(pid) for pid in children), "the fuzzing child outlived the run"
+    assert server.admin.run_users() == []
+    assert report(out)["verdict"] == "error"
+
+
+def test_swallowed_interrupt_ends_a_real_run_with_error(server: RefProcess, tmp_path: Path) -> None:
+    """The handler ran but its KeyboardInterrupt was lost: the run stops at the next test, says error."""
+    state, out = tmp_path / "state", tmp_path / "report"
+    root = str(Path(__file__).resolve().parents[2])
+    env = cli_env(state, PYTEST_ADDOPTS="-p selftests.safety.swallowed_interrupt", PYTHONPATH=root)
+    done = run_cli("run", "--url", server.url, "--examples", "5", "--report-dir", str(out), env=env, cwd=tmp_path)
+    assert done.code == 2, done.both[-2000:]
+    assert "interrupted" in done.err.splitlines()[-1], done.err
+    rep = report(out)
+    assert rep["verdict"] == "error" and "interrupted" in rep["harness_error"]
+    ran = [t for r in rep["requirements"] for t in r["tests"] if t["outcome"] in ("passed", "failed")]
+    assert len(ran) < 10, "the run went on after the interrupt"
+    assert server.admin.run_users() == []
