@@ -193,6 +193,11 @@ def _validate(s: Settings) -> None:
         raise ConfigError(f"deadline must be > 0 seconds, got {s.deadline}")
     if s.examples < 1:
         raise ConfigError(f"examples must be >= 1, got {s.examples}")
+    if s.url is None and s.refserver_mutant:
+        from refserver.mutants import MUTANTS  # only for the embedded target, which needs refserver anyway
+
+        if s.refserver_mutant not in MUTANTS:
+            raise ConfigError(f"unknown refserver mutant {s.refserver_mutant!r}; known: {', '.join(sorted(MUTANTS))}")
     if s.refserver_profile not in PROFILES:
         raise ConfigError(f"refserver profile must be one of {', '.join(PROFILES)}, got {s.refserver_profile!r}")
     if s.ca_bundle and not Path(s.ca_bundle).is_file():

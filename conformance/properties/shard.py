@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from typing import IO, Any
@@ -48,6 +50,7 @@ from .safety import GuardedSession, NameMapper, PoolUser
 CHILD_PHASES = ("fuzzing",)
 PARENT_PHASES = ("examples", "coverage")
 MODULE = "conformance.properties.shard"
+STDERR_TAIL = 300
 
 
 class _Forked:
@@ -56,7 +59,7 @@ class _Forked:
     The same small interface as `subprocess.Popen` (stdin, stdout, poll, terminate, kill, wait).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, stderr: int) -> None:
         job_r, job_w = os.pipe()
         res_r, res_w = os.pipe()
         try:
@@ -71,8 +74,9 @@ class _Forked:
                 os.close(job_w)
                 os.close(res_r)
                 devnull = os.open(os.devnull, os.O_RDWR)
-                for fd in (0, 1, 2):  # the terminal and pytest's capture files belong to the parent
+                for fd in (0, 1):  # the terminal and pytest's capture files belong to the parent
                     os.dup2(devnull, fd)
+                os.dup2(stderr, 2)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 code = child_main(os.fdopen(job_r, "rb"), os.fdopen(res_w, "wb"))
             finally:
@@ -130,11 +134,16 @@ class FuzzShard:
     def __init__(self, start: str | None = None) -> None:
         """`start`: "fork" or "spawn" to choose (tests); by default fork when single-threaded."""
         self.proc: Any
-        if start == "fork" or (start is None and _can_fork()):
-            self.proc = _Forked()
-        else:
-            self.proc = subprocess.Popen([sys.executable, "-m", MODULE], stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True)
+        self._stderr = tempfile.TemporaryFile()  # the child's last words, for the error message
+        try:
+            if start == "fork" or (start is None and _can_fork()):
+                self.proc = _Forked(self._stderr.fileno())
+            else:
+                self.proc = subprocess.Popen([sys.executable, "-m", MODULE], stdin=subprocess.PIPE,
+                                             stdout=subprocess.PIPE, stderr=self._stderr, close_fds=True)
+        except BaseException:
+            self._stderr.close()
+            raise
         self.submitted = False
         self._result: dict[str, Any] | None = None
 
@@ -176,7 +185,7 @@ class FuzzShard:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        for pipe in (self.proc.stdin, self.proc.stdout):
+        for pipe in (self.proc.stdin, self.proc.stdout, self._stderr):
             if pipe is not None and not pipe.closed:
                 try:
                     pipe.close()
@@ -189,18 +198,28 @@ class FuzzShard:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        return f"the fuzzing process {what} (exit status {self.proc.returncode})"
+        last = ""
+        if not self._stderr.closed:
+            self._stderr.seek(0)
+            lines = [ln.strip() for ln in self._stderr.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+            last = f": {lines[-1][:STDERR_TAIL]}" if lines else ""
+        return redact(f"the fuzzing process {what} (exit status {self.proc.returncode}){last}")
 
 
 def _read_line(stream: IO[bytes], timeout: float | None) -> bytes | None:
-    """One line from `stream`; None on timeout. Interruptible (the main thread gets KeyboardInterrupt)."""
-    if timeout is None:
-        return stream.readline()
-    box: list[bytes] = []
-    reader = threading.Thread(target=lambda: box.append(stream.readline()), daemon=True)
-    reader.start()
-    reader.join(max(timeout, 0.0))
-    return box[0] if box else None
+    """One line from `stream`; None when nothing arrived within `timeout`. Interruptible."""
+    if timeout is not None:
+        if os.name == "posix":  # a line already waiting is read even when no time is left
+            ready, _, _ = select.select([stream], [], [], max(timeout, 0.0))
+            if not ready:
+                return None
+        else:
+            box: list[bytes] = []
+            reader = threading.Thread(target=lambda: box.append(stream.readline()), daemon=True)
+            reader.start()
+            reader.join(max(timeout, 0.05))
+            return box[0] if box else None
+    return stream.readline()
 
 
 _PRESTARTED: FuzzShard | None = None
@@ -215,6 +234,8 @@ def prestart() -> None:
     global _PRESTARTED
     with _LOCK:
         if _PRESTARTED is None or _PRESTARTED.proc.poll() is not None:
+            if _PRESTARTED is not None:
+                _PRESTARTED.cancel()  # dead: close its pipes
             try:
                 _PRESTARTED = FuzzShard()
             except OSError:
@@ -228,6 +249,8 @@ def take() -> FuzzShard | None:
     with _LOCK:
         shard, _PRESTARTED = _PRESTARTED, None
     if shard is None or shard.proc.poll() is not None:
+        if shard is not None:
+            shard.cancel()  # dead: close its pipes
         try:
             shard = FuzzShard()
         except OSError:

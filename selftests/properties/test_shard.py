@@ -90,19 +90,42 @@ def live(request: pytest.FixtureRequest) -> Iterator[tuple[Behaviour, Settings, 
             client.close()
 
 
+#: Runs one job the way the suite does, in a fresh (single-threaded) interpreter: FuzzShard() forks.
+FORKING_PARENT = """
+import json, sys
+from conformance.properties import shard as module
+job = json.loads(sys.stdin.read())
+child = module.FuzzShard()
+assert isinstance(child.proc, module._Forked), "a single-threaded parent forks its child"
+child.submit(job)
+result = child.result(timeout=120)
+assert child.proc.poll() is not None, "the child is gone once its result is read"
+print(json.dumps(result))
+"""
+
+
+def _run_job(start: str, job: dict) -> dict:
+    if start == "fork":  # this pytest process has threads (the live server): fork from a clean one
+        proc = subprocess.run([sys.executable, "-c", FORKING_PARENT], input=json.dumps(job), capture_output=True,
+                              text=True, timeout=180, cwd=ROOT)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return json.loads(proc.stdout)
+    child = FuzzShard(start="spawn")
+    try:
+        child.submit(job)
+        return child.result(timeout=120)
+    finally:
+        child.cancel()
+        assert child.proc.poll() is not None
+
+
 @pytest.mark.parametrize("start", STARTS)
 def test_child_sends_and_judges_the_fuzzing_cases(live, start):
     behaviour, settings, prov = live
     caller = prov.create_user("admin", totp=True, keys=False)
     pool = [prov.create_user("user", keys=True) for _ in range(2)]
     two_factor = probe_two_factor(prov.client, caller)
-    shard = FuzzShard(start=start)
-    try:
-        shard.submit(make_job(settings, settings.url or "", 5, prov.prefix, two_factor, caller, pool))
-        result = shard.result(timeout=120)
-    finally:
-        shard.cancel()
-    assert shard.proc.poll() is not None, "the child is gone once its result is read"
+    result = _run_job(start, make_job(settings, settings.url or "", 5, prov.prefix, two_factor, caller, pool))
     assert "error" not in result, result.get("error")
     ledger = Ledger()
     ledger.merge_wire(result["ledger"])
@@ -136,13 +159,18 @@ def test_unreachable_server_is_a_harness_error_not_a_pass(start):
 
 
 @pytest.mark.parametrize("start", STARTS)
-def test_a_dead_child_is_a_harness_error(start):
-    shard = FuzzShard(start=start)
-    os.kill(shard.proc.pid, signal.SIGKILL)
-    shard.proc.wait()
-    with pytest.raises(HarnessError, match="fuzzing process"):
-        shard.submit(_bare_job("http://127.0.0.1:9"))
-        shard.result(timeout=10)
+def test_a_dead_child_is_a_harness_error(silent_server, start):
+    """Killed before its job: submit fails. Killed while working: no result line, never a pass."""
+    early = FuzzShard(start=start)
+    os.kill(early.proc.pid, signal.SIGKILL)
+    early.proc.wait()
+    with pytest.raises(HarnessError, match="fuzzing process could not be given its job"):
+        early.submit(_bare_job(silent_server))
+    late = FuzzShard(start=start)
+    late.submit(_bare_job(silent_server, timeout=60))  # it now waits on a server that never answers
+    os.kill(late.proc.pid, signal.SIGKILL)
+    with pytest.raises(HarnessError, match="fuzzing process ended without a result"):
+        late.result(timeout=30)
 
 
 @pytest.mark.parametrize("start", STARTS)
@@ -218,9 +246,10 @@ def test_child_runs_the_ignored_auth_check_for_the_run(auth_ignoring_server, sta
     assert "ignored_auth" in {f.check for f in ledger.failures("SCHEMA-01")}, ledger.message("SCHEMA-01")
 
 
-def test_prestarted_child_nobody_takes_is_discarded():
+def test_prestarted_child_nobody_takes_is_discarded(monkeypatch):
     from conformance.properties import shard as module
 
+    monkeypatch.setattr(module, "_PRESTARTED", None)  # a real run's waiting child is not this test's
     module.prestart()
     child = module._PRESTARTED
     assert child is not None and child.proc.poll() is None
@@ -235,8 +264,47 @@ def test_no_child_can_start_the_fuzzing_runs_in_the_pytest_process(monkeypatch):
     def refuse(*args, **kwargs):
         raise OSError(11, "Resource temporarily unavailable")
 
+    monkeypatch.setattr(module, "_PRESTARTED", None)  # a real run's waiting child is not this test's
     monkeypatch.setattr(module, "_Forked", refuse)
     monkeypatch.setattr(module.subprocess, "Popen", refuse)
     module.prestart()
     assert module._PRESTARTED is None
     assert module.take() is None
+
+
+def test_without_probes_ignored_auth_still_judges_the_answer(auth_ignoring_server):
+    """The parent sends no ignored_auth probes (the child does), but a 2xx to a request WITHOUT
+    credentials is still a failure it reports itself."""
+    import schemathesis
+    from schemathesis.checks import CheckContext
+
+    from conformance.paths import SPEC_PATH
+    from conformance.properties.checks import build_checks, judge
+
+    schema = schemathesis.openapi.from_path(str(SPEC_PATH))
+    schema.config.update(base_url=auth_ignoring_server)
+    operation = next(r.ok() for r in schema.get_all_operations())
+    case = operation.Case(body={}, media_type="application/json", headers={"x-2fa-code": "123456"})
+    response = case.call(base_url=auth_ignoring_server)
+    assert response.status_code == 200
+    mapper = NameMapper(run="rcc-0badc0de-")
+    for probes in (True, False):
+        ctx = CheckContext(override=None, auth=None, headers=None, config=schema.config.checks_config_for(
+            operation=operation, phase=None), transport_kwargs={"base_url": auth_ignoring_server},
+            response_checks=None, auth_enforced_operations=set())
+        found = judge(case, response, ctx, build_checks(mapper, True, auth_probes=probes))
+        assert ("SCHEMA-01", "ignored_auth") in {(req, name) for req, name, _ in found}, probes
+
+
+def test_a_child_that_sent_nothing_fails_the_run_instead_of_passing():
+    """The parent's own cases are never 0, so an empty fuzzing phase must be caught on its own."""
+    from types import SimpleNamespace
+
+    from conformance.properties.explore import Exploration
+    from conformance.properties.safety import GuardedSession
+
+    empty = {"ledger": Ledger().to_wire(), "sent": [], "tokens": [], "seconds": 0.1}
+    run = SimpleNamespace(shard=SimpleNamespace(result=lambda wait: empty), ledger=Ledger(),
+                          session=GuardedSession(NameMapper(run="rcc-0badc0de-")))
+    Exploration._merge_shard(run, None)  # type: ignore[arg-type]
+    assert "sent no generated case" in run.ledger.harness_error
