@@ -33,7 +33,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start the fuzzing child now when the exploring test will run: its imports overlap ours."""
+    """Start the fuzzing child now when the exploring test will run: this process has no thread yet,
+    so the child is a fork of it, ready at once (conformance/properties/shard.py)."""
     if any(getattr(item, "originalname", item.name) == EXPLORING_TEST for item in session.items):
         shard.prestart()
 

@@ -144,7 +144,6 @@ class FuzzShard:
         except BaseException:
             self._stderr.close()
             raise
-        self.submitted = False
         self._result: dict[str, Any] | None = None
 
     def submit(self, job: dict[str, Any]) -> None:
@@ -154,7 +153,6 @@ class FuzzShard:
             self.proc.stdin.flush()
         except OSError:
             raise HarnessError(self._died("could not be given its job")) from None
-        self.submitted = True
 
     def result(self, timeout: float | None = None) -> dict[str, Any]:
         """The child's result line (waits for it); a HarnessError when it failed or timed out."""
@@ -226,20 +224,24 @@ _PRESTARTED: FuzzShard | None = None
 _LOCK = threading.Lock()
 
 
-def prestart() -> None:
-    """Start the child now, while this process is still single-threaded (no-op when one is waiting).
+def _alive_or_new(shard: FuzzShard | None) -> FuzzShard | None:
+    """`shard` if it still waits for a job, else a new child (a dead one's pipes closed); None when
+    no child can be started (no processes left, say)."""
+    if shard is not None and shard.proc.poll() is None:
+        return shard
+    if shard is not None:
+        shard.cancel()
+    try:
+        return FuzzShard()
+    except OSError:
+        return None
 
-    A failure to start (no processes left, say) is not an error here: `take()` tries again.
-    """
+
+def prestart() -> None:
+    """Start the child now, while this process is still single-threaded (no-op when one is waiting)."""
     global _PRESTARTED
     with _LOCK:
-        if _PRESTARTED is None or _PRESTARTED.proc.poll() is not None:
-            if _PRESTARTED is not None:
-                _PRESTARTED.cancel()  # dead: close its pipes
-            try:
-                _PRESTARTED = FuzzShard()
-            except OSError:
-                _PRESTARTED = None
+        _PRESTARTED = _alive_or_new(_PRESTARTED)
 
 
 def take() -> FuzzShard | None:
@@ -248,14 +250,7 @@ def take() -> FuzzShard | None:
     global _PRESTARTED
     with _LOCK:
         shard, _PRESTARTED = _PRESTARTED, None
-    if shard is None or shard.proc.poll() is not None:
-        if shard is not None:
-            shard.cancel()  # dead: close its pipes
-        try:
-            shard = FuzzShard()
-        except OSError:
-            return None
-    return shard
+    return _alive_or_new(shard)
 
 
 def discard() -> None:
@@ -320,7 +315,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         session.close()
         client.session.close()
     return {"ledger": run.ledger.to_wire(), "sent": [list(p) for p in session.sent],
-            "logins": caller.logins, "tokens": [actor.token] if actor.token else []}
+            "tokens": [actor.token] if actor.token else []}
 
 
 def child_main(stdin: IO[bytes], stdout: IO[bytes]) -> int:

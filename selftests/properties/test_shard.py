@@ -32,25 +32,18 @@ from conformance.targets import probe_two_factor
 from refserver.behaviour import Behaviour
 from refserver.server import serve_in_thread
 
+from selftests.safety.helpers import process_gone
+
 from .helpers import ADMIN, EMAIL, PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTS = ("fork", "spawn")
 
 
-def _gone(pid: int) -> bool:
-    """Exited (or a zombie nobody reaped yet: PID 1 of a container may never reap it)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-    return state in ("Z", "X")
-
-
 def _wait_gone(pid: int, seconds: float = 10.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if _gone(pid):
+        if process_gone(pid):
             return True
         time.sleep(0.05)
     return False

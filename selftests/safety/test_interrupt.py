@@ -14,7 +14,7 @@ import pytest
 
 from selftests.faults.servers import RESET_PATH, FaultProxy
 
-from .helpers import PASSWORD, RefProcess, cli_env, finish, report, run_cli, start_cli, wait_for
+from .helpers import PASSWORD, RefProcess, cli_env, finish, process_gone, report, run_cli, start_cli, wait_for
 from .secrets import assert_no_secrets, from_wire
 
 pytestmark = pytest.mark.slow
@@ -175,14 +175,6 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-    return state in ("Z", "X")
-
-
 def test_ctrl_c_while_the_fuzzing_child_works_stops_it_and_cleans_up(server: RefProcess, tmp_path: Path) -> None:
     """The child sends its cases slowly (a proxy delays each reset): Ctrl-C must not wait for them."""
     state, out = tmp_path / "state", tmp_path / "report"
@@ -198,7 +190,7 @@ def test_ctrl_c_while_the_fuzzing_child_works_stops_it_and_cleans_up(server: Ref
     # The child had about 60 s of slowed cases left; cleanup takes a few seconds.
     assert done.seconds < 30, "the run waited for the child's remaining cases"
     assert "interrupted" in done.err.splitlines()[-1], done.err
-    assert all(_gone(pid) for pid in children), "the fuzzing child outlived the run"
+    assert all(process_gone(pid) for pid in children), "the fuzzing child outlived the run"
     assert server.admin.run_users() == []
     assert report(out)["verdict"] == "error"
 
