@@ -128,11 +128,20 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # run), and a forked fuzzing child shares those pages instead of touching them.
     gc.freeze()
 
+def time_left(config: pytest.Config) -> float | None:
+    """Seconds left of the run's deadline (negative once it passed); None without a deadline."""
+    deadline = config.stash[SETTINGS_KEY].deadline
+    started = getattr(config, "_rcc_started", None)
+    if not deadline or started is None:
+        return None
+    return deadline - (time.monotonic() - started)
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     raise_if_interrupted()  # an interrupt whose KeyboardInterrupt was swallowed still stops the run here
-    deadline = item.config.stash[SETTINGS_KEY].deadline
-    started = getattr(item.config, "_rcc_started", None)
-    if deadline and started is not None and time.monotonic() - started > deadline:
+    left = time_left(item.config)
+    if left is not None and left < 0:
+        deadline = item.config.stash[SETTINGS_KEY].deadline
         raise HarnessError(f"run deadline of {deadline:g} s reached before this test started")
 
 

@@ -18,7 +18,6 @@ and for the child.
 """
 from __future__ import annotations
 
-import time
 from typing import Any, Iterator
 
 import pytest
@@ -30,8 +29,9 @@ from conformance.client import Client
 from conformance.config import Settings
 from conformance.errors import HarnessError
 from conformance.properties import Exploration, shard
+from conformance.plugin import time_left
 from conformance.provisioning import Provisioner
-from conformance.stash import RUN_KEY, SETTINGS_KEY
+from conformance.stash import RUN_KEY
 from conformance.targets import Target
 
 EXPLORING_TEST = "test_generated_requests"  # as in conftest.py
@@ -68,18 +68,14 @@ def _finish(config: pytest.Config, run: Exploration) -> None:
     if run.ledger.finished:
         return
     run_info = config.stash.get(RUN_KEY, None)
-    run.finish(run_info.properties if run_info is not None else None, wait=_time_left(config))
+    run.finish(run_info.properties if run_info is not None else None, wait=_wait_for_child(config))
     if run_info is not None and run_info.seed is None:
         run_info.seed = run.ledger.seed
 
 
-def _time_left(config: pytest.Config) -> float | None:
-    """Seconds left of the run's deadline (None: no deadline)."""
-    deadline = config.stash[SETTINGS_KEY].deadline
-    started = getattr(config, "_rcc_started", None)
-    if not deadline or started is None:
-        return None
-    return max(deadline - (time.monotonic() - started), 0.0)
+def _wait_for_child(config: pytest.Config) -> float | None:
+    left = time_left(config)
+    return None if left is None else max(left, 0.0)
 
 
 @pytest.fixture

@@ -67,10 +67,6 @@ class Exploration:
     admin_keys: str | None = None  # digest of the configured admin's keys before the run
     shard: FuzzShard | None = field(default=None, repr=False)  # the child process running the fuzzing phase
     shard_caller: Actor | None = field(default=None, repr=False)  # the child's own caller
-    #: Runs schemathesis' ignored_auth. With a fuzzing child only the child does: its first authenticated
-    #: 2xx comes at once (coverage cases reach one late), so the check's three probes, each delayed
-    #: 0.5-1 s up to 6.x, overlap the rest of the run instead of ending it.
-    probes_auth: bool = True
     shard_seconds: float | None = None  # how long the child took to send and judge its cases
     shard_cases: int | None = None  # how many of the ledger's cases the child sent
     workers: Workers | None = field(default=None, repr=False)  # deferred sends and judgements
@@ -115,7 +111,15 @@ class Exploration:
         return cls(settings=settings, target=target, client=client, provisioner=provisioner, caller=caller,
                    pool=pool, bystanders=bystanders, mapper=mapper, session=session, two_factor=two_factor,
                    ledger=Ledger(seed=seed, examples=settings.examples), admin_keys=admin_keys, shard=shard,
-                   shard_caller=shard_caller, probes_auth=shard is None)
+                   shard_caller=shard_caller)
+
+    @property
+    def probes_auth(self) -> bool:
+        """Does this process send schemathesis' ignored_auth probes? Not when a fuzzing child runs: the
+        child's first authenticated 2xx comes at once (coverage cases reach one late), so the check's
+        three probes, each delayed 0.5-1 s up to 6.x, overlap the rest of the run instead of ending it.
+        The child itself has no child, so it probes."""
+        return self.shard is None
 
     @property
     def phases(self) -> tuple[str, ...]:
