@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 from .catalogue import by_id
 from .errors import ConfigError
 from .redact import MASK, register_secret
+from .releases import PROFILES
 
 DEFAULT_CONFIG_FILE = "conformance.toml"
-SECRET_FIELDS = ("admin_password", "admin_totp_secret")
-PROFILES = ("7", "6")
+SECRET_FIELDS = ("admin_password", "admin_totp_secret", "admin_token")
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,8 @@ class Settings:
     admin_user: str | None = None
     admin_password: str | None = field(default=None, repr=False)
     admin_totp_secret: str | None = field(default=None, repr=False)
+    admin_user_id: str | None = None  # with admin_token: a personal access token instead of a password
+    admin_token: str | None = field(default=None, repr=False)
     verify_tls: bool = True
     ca_bundle: str | None = None
     timeout: float = 10.0  # seconds, per request
@@ -38,6 +40,8 @@ class Settings:
     expectations: str | None = None
     strict: bool = False
     requirements: tuple[str, ...] = ()
+    declare_2fa_off: bool = False  # the user states 2FA is off on the target: TFA-* not judged, run may pass
+    server_version: str | None = None  # overrides the version read from /api/info (selects the profile)
     quiet: bool = False
     refserver_profile: str = "7"
     refserver_mutant: str | None = None
@@ -78,12 +82,16 @@ ENV_VARS: dict[str, str] = {
     "RCC_REPORT_DIR": "report_dir",
     "RCC_EXPECTATIONS": "expectations",
     "RCC_STRICT": "strict",
+    "RCC_ADMIN_USER_ID": "admin_user_id",
+    "RCC_ADMIN_TOKEN": "admin_token",
+    "RCC_DECLARE_2FA_OFF": "declare_2fa_off",
+    "RCC_SERVER_VERSION": "server_version",
 }
 
 _FIELDS = {f.name: f for f in fields(Settings)}
 _TYPES = {  # the annotations are strings (postponed evaluation), so keep the parse rule here
     "verify_tls": bool, "allow_config_changes": bool, "allow_rate_limit_probe": bool,
-    "strict": bool, "quiet": bool, "timeout": float, "deadline": float, "examples": int, "seed": int,
+    "strict": bool, "quiet": bool, "declare_2fa_off": bool, "timeout": float, "deadline": float, "examples": int, "seed": int,
 }
 _VAR_RE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _TRUE = {"1", "true", "yes", "on"}
@@ -182,8 +190,12 @@ def _validate(s: Settings) -> None:
     if s.url is not None:
         if not re.match(r"^https?://[^/\s]+", s.url):
             raise ConfigError(f"target URL must start with http:// or https://, got {s.url!r}")
-        if not s.admin_user or not s.admin_password:
-            raise ConfigError("a target URL needs admin credentials: set RCC_ADMIN_USER and "
+        has_token = bool(s.admin_user_id and s.admin_token)
+        if bool(s.admin_user_id) != bool(s.admin_token):
+            raise ConfigError("a personal access token needs both RCC_ADMIN_USER_ID and RCC_ADMIN_TOKEN")
+        if not has_token and not (s.admin_user and s.admin_password):
+            raise ConfigError("a target URL needs admin credentials: a personal access token "
+                              "(RCC_ADMIN_USER_ID + RCC_ADMIN_TOKEN, recommended) or RCC_ADMIN_USER + "
                               "RCC_ADMIN_PASSWORD (or --admin-user / --admin-password)")
         if s.refserver_mutant:
             raise ConfigError("--refserver-mutant only applies to the embedded reference server (no URL)")

@@ -14,6 +14,7 @@ from .client import Client
 from .config import Settings
 from .errors import ConfigError, TargetError
 from .redact import redact, register_secret
+from .releases import Release, release_of
 
 RESET = "/api/v1/users.resetE2EKey"
 
@@ -27,6 +28,7 @@ class Target:
     server_version: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
     two_factor: bool | None = None  # None = not probed yet / could not tell
+    release: Release = field(default_factory=lambda: release_of(None))  # the catalogue profile applied
     admin_user: str = ""
     admin_password: str = field(default="", repr=False)
     admin_totp_secret: str | None = field(default=None, repr=False)
@@ -92,6 +94,7 @@ def open_target(settings: Settings) -> tuple[Target, Client]:
         stop(target)
         raise
     target.server_version = str(target.info.get("version")) if target.info.get("version") else None
+    target.release = release_of(settings.server_version or target.server_version)
     return target, client
 
 
