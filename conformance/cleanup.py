@@ -203,7 +203,8 @@ def cmd_cleanup(args: argparse.Namespace, out: TextIO | None = None) -> int:
     try:
         probe_info(client)
         prov = Provisioner(client, admin_user=settings.admin_user or "", admin_password=settings.admin_password or "",
-                           admin_totp_secret=settings.admin_totp_secret)
+                           admin_totp_secret=settings.admin_totp_secret,
+                           admin_user_id=settings.admin_user_id, admin_token=settings.admin_token)
         for record in records:
             with signals_deferred(reraise=True):
                 done, left = clean_record(prov, record)

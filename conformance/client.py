@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import errno
 import socket
+import re
 import ssl
+import sys
 import threading
-from typing import Any, Iterator
+import time
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import requests
 
@@ -55,6 +59,20 @@ def describe_network_error(exc: BaseException, timeout: float | None = None) -> 
     return f"{type(last).__name__}: {str(last).splitlines()[0] if str(last) else 'network error'}"
 
 
+#: The longest a 429 is waited out (Rocket.Chat's default window is 60 s).
+MAX_RATE_LIMIT_WAIT = 65.0
+_WAIT_TEXT_RE = re.compile(r"wait (\d+) seconds")
+
+
+def rate_limit_wait(resp: requests.Response) -> float | None:
+    """Seconds until a 429's window resets: X-RateLimit-Reset (epoch ms), else the "wait N seconds" text."""
+    reset = resp.headers.get("X-RateLimit-Reset", "")
+    if reset.isdigit():
+        return max(int(reset) / 1000 - time.time(), 0.0) + 0.5
+    match = _WAIT_TEXT_RE.search(resp.text or "")
+    return float(match.group(1)) + 0.5 if match else None
+
+
 class Client:
     """A `requests.Session` bound to one base URL; raises TargetError (one redacted line) on network failure."""
 
@@ -69,13 +87,45 @@ class Client:
         self.session.trust_env = False  # a proxy from the environment would change what the server sees
         self.rate_limited = 0  # 429 answers seen, read by the plugin for RunInfo.rate_limited_answers
         self._lock = threading.Lock()
+        #: time.monotonic() by which the run must end (None = no deadline): a 429 is waited out only before it.
+        self.deadline: float | None = None
+        self._waits = threading.local()  # .off: True inside `expecting_429()`
+        #: Where one-line notices go (the plugin points it at the console); stderr by default.
+        self.notify: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True)
+
+    @contextmanager
+    def expecting_429(self) -> Iterator[None]:
+        """Within the block a 429 answer is returned at once (RATE-01 wants to see it)."""
+        self._waits.off = True
+        try:
+            yield
+        finally:
+            self._waits.off = False
+
+    def _wait_for_window(self, resp: requests.Response, method: str, path: str) -> bool:
+        """A 429 the suite did not ask for: sleep until the limiter window resets, if the deadline allows.
+
+        Rocket.Chat's limiter runs before the handler, so a call it refused did nothing and may be
+        sent again; a call the suite needs answered is then sent once more (True).
+        """
+        if getattr(self._waits, "off", False):
+            return False
+        wait = rate_limit_wait(resp)
+        if wait is None or wait > MAX_RATE_LIMIT_WAIT:
+            return False
+        if self.deadline is not None and time.monotonic() + wait > self.deadline:
+            return False
+        self.notify(f"rc-conformance: the target rate-limited {method} {path.split('?')[0]}: "
+                    f"waiting {wait:.0f} s for its window to reset")
+        time.sleep(wait)
+        return True
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
 
     def request(self, method: str, path: str, *, headers: dict[str, str] | None = None, json: Any = _UNSET,
                 data: Any = None, params: dict[str, Any] | None = None,
-                timeout: float | None = None) -> requests.Response:
+                timeout: float | None = None, _waited: bool = False) -> requests.Response:
         """Send one request. Any HTTP answer is returned (tests judge it); network failures raise TargetError."""
         method = method.upper()
         url = self.url(path)
@@ -100,6 +150,9 @@ class Client:
             if resp.status_code == 429:
                 with self._lock:
                     self.rate_limited += 1
+                if not _waited and self._wait_for_window(resp, method, path):  # once: a 429 storm is an answer
+                    return self.request(method, path, headers=headers, json=json, data=data, params=params,
+                                        timeout=timeout, _waited=True)
             return resp
         raise RuntimeError("unreachable")  # pragma: no cover - the loop returns or raises
 

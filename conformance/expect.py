@@ -20,6 +20,7 @@ USER_PARAM_NOT_PROVIDED = 'The required "userId" or "username" param was not pro
 TOTP_REQUIRED = "TOTP Required [totp-required]"
 TOTP_INVALID = "TOTP Invalid [totp-invalid]"
 TOTP_MAX_ATTEMPTS = "TOTP Maximun Failed Attempts Reached [totp-max-attempts]"  # sic: Rocket.Chat's typo
+TWO_FACTOR_ERRORS = ("totp-required", "totp-invalid", "totp-max-attempts")
 RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 #: Request headers worth showing in evidence and curl lines (the rest is requests' boilerplate).
 _SHOWN_HEADERS = ("x-user-id", "x-auth-token", "x-2fa-code", "x-2fa-method", "content-type")
@@ -167,6 +168,9 @@ def expect_error(resp: requests.Response, status: int = 400, error_type: str | N
                 problems.append(f"errorType: expected none, got {body['errorType']!r}")
         elif error_type is not None and _field(body, "errorType") != error_type:
             problems.append(f"errorType: expected {error_type!r}, got {_field(body, 'errorType')!r}")
+            if error_type in TWO_FACTOR_ERRORS and _field(body, "errorType") not in TWO_FACTOR_ERRORS:
+                problems.append("hint: the server did not ask for a 2FA code although 2FA is on "
+                                "(a server started with TEST_MODE skips 2FA)")
         if error is not None and _field(body, "error") != error:
             problems.append(f"error: expected {error!r}, got {_field(body, 'error')!r}")
         text = _field(body, "error")

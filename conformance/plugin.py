@@ -1,6 +1,7 @@
 """The pytest plugin of the suite: options, settings, fixtures, requirement markers, ordering, cleanup."""
 from __future__ import annotations
 
+import contextlib
 import gc
 import sys
 import time
@@ -17,14 +18,17 @@ from .client import Client
 from .config import Settings, load_settings
 from .errors import ConfigError, HarnessError, ProvisioningError
 from .provisioning import Provisioner
+from .redact import redact
 from .results import RunInfo
 from .state import RunState
 from .stash import CLIENT_KEY, PROVISIONER_KEY, RUN_KEY, SETTINGS_KEY, TARGET_KEY
-from .targets import Target, open_target, probe_two_factor, stop
+from .targets import Target, open_target, stop
 
 pytest_plugins = ("conformance.collect",)
 
 RATE_ID = "RATE-01"
+TWO_FACTOR_SETTING = "Accounts_TwoFactorAuthentication_Enabled"
+DECLARED_2FA_OFF = "--declare-2fa-off / RCC_DECLARE_2FA_OFF"
 # (option, dest, Settings field, kwargs); "strict" reuses pytest's own --strict flag (pytest >= 9 owns it).
 _OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("--target-url", "url", {"metavar": "URL", "help": "Rocket.Chat base URL (default: embedded reference server)"}),
@@ -77,6 +81,10 @@ def pytest_configure(config: pytest.Config) -> None:
         target_url=settings.url or "embedded reference server", embedded=settings.embedded, server_version=None,
         suite_version=__version__, spec_sha256=spec_sha256(), seed=settings.seed,
         started=datetime.now(timezone.utc).isoformat(timespec="seconds"), strict=settings.strict)
+    if settings.declare_2fa_off:
+        config.stash[RUN_KEY].notices.append(
+            f"2FA declared off by the user ({DECLARED_2FA_OFF}): the TFA-* requirements were NOT judged, "
+            f"and this verdict says nothing about the endpoint's second factor")
     config._rcc_started = time.monotonic()  # type: ignore[attr-defined]
     # SIGINT/SIGTERM become ONE KeyboardInterrupt, so pytest unwinds through the fixture finalizers
     # (user cleanup, permission restore) and writes the partial report; further signals cannot cut that short.
@@ -127,6 +135,24 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # out of the collector's generations, each of the run's many collections is cheaper (~0.1 s per
     # run), and a forked fuzzing child shares those pages instead of touching them.
     gc.freeze()
+
+def notify(config: pytest.Config, line: str) -> None:
+    """One line for the person watching the run, even from inside a test (capture is suspended).
+
+    The CLI's Progress plugin shows it on its console; under plain pytest the terminal reporter does.
+    """
+    capman = config.pluginmanager.getplugin("capturemanager")
+    with capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext():
+        for plugin in config.pluginmanager.get_plugins():
+            if callable(getattr(plugin, "rcc_notice", None)):
+                plugin.rcc_notice(line)
+                return
+        reporter = config.pluginmanager.getplugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(redact(line))
+        else:
+            print(redact(line), file=sys.stderr, flush=True)
+
 
 def time_left(config: pytest.Config) -> float | None:
     """Seconds left of the run's deadline (negative once it passed); None without a deadline."""
@@ -180,6 +206,9 @@ def target(pytestconfig: pytest.Config, rcc_settings: Settings) -> Iterator[Targ
         raise
     pytestconfig.stash[TARGET_KEY] = tgt
     pytestconfig.stash[CLIENT_KEY] = client
+    left = time_left(pytestconfig)
+    client.deadline = None if left is None else time.monotonic() + left
+    client.notify = lambda line: notify(pytestconfig, line)
     run.target_url, run.embedded, run.server_version = tgt.url, tgt.embedded, tgt.server_version
     try:
         yield tgt
@@ -197,7 +226,8 @@ def client(pytestconfig: pytest.Config, target: Target) -> Client:
 def provisioner(pytestconfig: pytest.Config, target: Target, client: Client) -> Iterator[Provisioner]:
     prov = Provisioner(client, admin_user=target.admin_user, admin_password=target.admin_password,
                        admin_totp_secret=target.admin_totp_secret,
-                       allow_config_changes=target.allow_config_changes)
+                       allow_config_changes=target.allow_config_changes,
+                       admin_user_id=target.admin_user_id, admin_token=target.admin_token)
     if not target.embedded:  # a crash record, so `rc-conformance cleanup` can finish what a kill -9 left
         prov.journal = RunState.start(target.url, prov.prefix)
     pytestconfig.stash[PROVISIONER_KEY] = prov
@@ -212,12 +242,7 @@ def provisioner(pytestconfig: pytest.Config, target: Target, client: Client) -> 
 @pytest.fixture(scope="session")
 def privileged(pytestconfig: pytest.Config, provisioner: Provisioner, target: Target, client: Client) -> Actor:
     """A created user with role admin (holds edit-other-user-e2ee), TOTP on and E2E keys set."""
-    actor = provisioner.create_user("admin", totp=True, keys=True)
-    # Probe 2FA now, before this actor ever sends a code: a server with "remember me" would
-    # otherwise let the probe through and pass for a server without 2FA.
-    target.two_factor = probe_two_factor(client, actor)
-    pytestconfig.stash[RUN_KEY].probe["two_factor"] = {True: "on", False: "off", None: "unknown"}[target.two_factor]
-    return actor
+    return provisioner.create_user("admin", totp=True, keys=True)
 
 
 @pytest.fixture(scope="session")
@@ -249,17 +274,26 @@ def make_user(provisioner: Provisioner) -> Iterator[Callable[..., Actor]]:
 
 
 @pytest.fixture(scope="session")
-def two_factor(target: Target, privileged: Actor) -> bool | None:
-    """Whether the target enforces 2FA on the endpoint (probed once, when `privileged` is created)."""
-    return target.two_factor
+def two_factor_setting(pytestconfig: pytest.Config, provisioner: Provisioner, target: Target) -> bool | None:
+    """Accounts_TwoFactorAuthentication_Enabled as the admin reads it: a fact, never a guess from answers.
+
+    None when it cannot be read (no permission, an older server): the TFA tests then judge as if on.
+    """
+    value = provisioner.read_setting(TWO_FACTOR_SETTING)
+    state = value if isinstance(value, bool) else None
+    target.two_factor = state
+    pytestconfig.stash[RUN_KEY].probe["two_factor_setting"] = {True: "on", False: "off", None: "unreadable"}[state]
+    return state
 
 
 @pytest.fixture
-def two_factor_enforced(target: Target, two_factor: bool | None) -> None:
-    """Skip when a live target positively does not enforce 2FA (the embedded server always runs the tests)."""
-    if two_factor is False and not target.embedded:
-        pytest.skip("2FA is not enforced on this target (TEST_MODE or Accounts_TwoFactorAuthentication_Enabled "
-                    "off): a privileged call without a code got error-invalid-user instead of totp-required")
+def two_factor_enforced(rcc_settings: Settings, two_factor_setting: bool | None) -> None:
+    """TFA-* judge only where 2FA is on; switched off, they are not judged — and the run cannot pass unless declared."""
+    if rcc_settings.declare_2fa_off:
+        pytest.skip(f"not judged: 2FA declared off for this target ({DECLARED_2FA_OFF})")
+    if two_factor_setting is False:
+        raise HarnessError(f"not judged: 2FA is switched off on the target ({TWO_FACTOR_SETTING} is false); "
+                           f"switch it on, or declare it with --declare-2fa-off to judge the rest")
 
 
 @pytest.fixture

@@ -52,3 +52,4 @@ class RunInfo:
     properties: PropertyStats = field(default_factory=PropertyStats)
     rate_limited_answers: int = 0  # count of 429s seen outside RATE-01
     harness_error: str = ""  # set when the run could not judge at all (one line, redacted)
+    notices: list[str] = field(default_factory=list)  # shown prominently at the top of every report

@@ -32,6 +32,8 @@ class Target:
     admin_user: str = ""
     admin_password: str = field(default="", repr=False)
     admin_totp_secret: str | None = field(default=None, repr=False)
+    admin_user_id: str | None = None  # with admin_token: the admin's personal access token
+    admin_token: str | None = field(default=None, repr=False)
     allow_config_changes: bool = False  # effective: always true on the embedded server
     allow_rate_limit_probe: bool = False  # effective: always true on the embedded server
     server: Any = field(default=None, repr=False, compare=False)  # the RefServer when embedded
@@ -83,6 +85,7 @@ def open_target(settings: Settings) -> tuple[Target, Client]:
         target = Target(url=settings.url, embedded=False, admin_user=settings.admin_user or "",
                         admin_password=settings.admin_password or "",
                         admin_totp_secret=settings.admin_totp_secret,
+                        admin_user_id=settings.admin_user_id, admin_token=settings.admin_token,
                         allow_config_changes=settings.allow_config_changes,
                         allow_rate_limit_probe=settings.allow_rate_limit_probe)
     client = Client(target.url, timeout=settings.timeout, verify_tls=settings.verify_tls,

@@ -31,7 +31,8 @@ from conformance.spec import (
     validate_response,
 )
 
-DOCS_PAGE = Path(__file__).resolve().parents[2] / "shared" / "seed" / "reset-users-e2e-key.md"
+#: The docs page's examples and errors, kept in the repo as data (its source is named inside).
+DOCS_PAGE = SPEC_PATH.parent / "docs-page.json"
 
 
 def _walk(node: Any):
@@ -159,28 +160,25 @@ def test_every_component_example_is_used() -> None:
     assert unused == set()
 
 
-def _docs_json_bodies() -> list[dict]:
-    text = DOCS_PAGE.read_text(encoding="utf-8")
-    decoder, bodies, pos = json.JSONDecoder(), [], 0
-    while (start := text.find("{", pos)) != -1:
-        try:
-            value, end = decoder.raw_decode(text, start)
-        except json.JSONDecodeError:
-            pos = start + 1
-            continue
-        bodies.append(value)
-        pos = end
-    return bodies
+def _docs_page() -> dict[str, Any]:
+    return json.loads(DOCS_PAGE.read_text(encoding="utf-8"))
 
 
 def test_every_documented_error_is_an_example_and_validates() -> None:
-    errors = [b for b in _docs_json_bodies() if b.get("success") is False or b.get("status") == "error"]
-    assert len(errors) == 5, errors  # Authorization, No Permission, Invalid User, TOTP Required/Invalid
-    for body in errors:
+    errors = _docs_page()["errors"]
+    assert [e["name"] for e in errors] == ["Authorization", "No Permission", "Invalid User",
+                                           "TOTP Required", "Invalid TOTP"]
+    for error in errors:
+        body = error["body"]
         status = 401 if body.get("status") == "error" else 400
         assert body in response_examples(status).values(), body
         assert validate_response(status, body) == [], body
-    assert {"success": True} in response_examples(200).values()
+    assert _docs_page()["success_example"] in response_examples(200).values()
+
+
+def test_the_documented_request_example_is_a_request_example() -> None:
+    """The docs page's only request example names a user no server has, but its shape is the contract's."""
+    assert Draft202012Validator(request_schema()).is_valid(_docs_page()["request_example"])
 
 
 NOT_VALID = [

@@ -21,6 +21,7 @@ def test_rate_limit_headers_on_counted_answer(client, unprivileged, nobody):
 @requirement("RATE-01")
 def test_too_many_requests_past_the_limit(client, provisioner, unprivileged, nobody):
     """Past the limit a counted caller gets 429 with [error-too-many-requests] in error."""
-    provisioner.exhaust_rate_limit(unprivileged, {"userId": nobody})
-    resp = client.post(RESET, headers=unprivileged.auth_headers(unprivileged.code()), json={"userId": nobody})
+    with client.expecting_429():
+        provisioner.exhaust_rate_limit(unprivileged, {"userId": nobody})
+        resp = client.post(RESET, headers=unprivileged.auth_headers(unprivileged.code()), json={"userId": nobody})
     expect_error(resp, 429, None, error_endswith="[error-too-many-requests]")

@@ -83,17 +83,19 @@ def _why(test: TestResult) -> str:
 
 
 def verdict_of(statuses: Iterable[str], harness_error: str) -> tuple[str, str]:
-    """Worst of error > fail > pass; warn/skip/xfail/xpass never fail a run, but a run that judged
-    nothing at all is *error* (could not judge), never a green light."""
+    """fail > error > pass (architecture.md §4): a proven failure is reported as such even when other
+    requirements could not be judged — CI retries exit 2 as infrastructure trouble, a broken release
+    must get exit 1. warn/skip/xfail/xpass never fail a run, but a run that judged nothing is *error*."""
     statuses = list(statuses)
+    fails, errors = statuses.count("fail"), statuses.count("error")
+    if fails:
+        also = [f"{errors} more could not be judged" if errors else "",
+                f"the run also stopped short: {redact(first_line(harness_error, 300))}" if harness_error else ""]
+        return "fail", "; ".join([f"{fails} requirement(s) failed", *filter(None, also)])
     if harness_error:
         return "error", redact(first_line(harness_error, 500))
-    errors = statuses.count("error")
     if errors:
         return "error", f"{errors} requirement(s) could not be judged (harness error)"
-    fails = statuses.count("fail")
-    if fails:
-        return "fail", f"{fails} requirement(s) failed"
     if not any(s in ("pass", "warn", "xfail", "xpass") for s in statuses):
         return "error", "no requirement was judged (every requirement was skipped)"
     return "pass", "every judged requirement passed or is a listed deviation/warning"
@@ -198,6 +200,7 @@ def build_report(
         "rate_limited_answers": run.rate_limited_answers,
         "probe": dict(run.probe),
         "harness_error": redact(run.harness_error),
+        "notices": [redact(n) for n in run.notices],
         "expectations": exp_rows,
         "expectations_file": expectations.source or None,
         "notes": notes,

@@ -37,6 +37,10 @@ class Progress:
         self.stream.write(redact(text) + "\n")
         self.stream.flush()
 
+    def rcc_notice(self, line: str) -> None:
+        """A one-line notice from inside the run (e.g. waiting out a rate limit): shown even when quiet."""
+        self._line(line)
+
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         from ..collect import COLLECTOR_KEY  # import late: collect needs the harness's stash module

@@ -1,4 +1,9 @@
-"""A live server that does not enforce 2FA (setting off, or TEST_MODE): TFA-* are skipped with the reason, never failed."""
+"""2FA off is a fact the admin reads (Accounts_TwoFactorAuthentication_Enabled), never a guess from answers.
+
+- setting off, not declared: TFA-* are not judged and the run is not a pass (exit 2, one line);
+- setting off, declared (--declare-2fa-off): TFA-* skipped with that reason, the report says so, the rest judges;
+- TEST_MODE (setting reads on, no code ever asked): TFA-* FAIL, with the TEST_MODE hint.
+"""
 from __future__ import annotations
 
 import json
@@ -11,30 +16,58 @@ import pytest
 
 from refserver.server import serve_in_thread
 
-TFA_IDS = ("TFA-01", "TFA-02", "TFA-05", "TFA-06", "TFA-09")
+TFA_IDS = ("TFA-01", "TFA-02", "TFA-05", "TFA-06")
+ADMIN, PASSWORD = "admin", "s3cret-admin-pass"
 
 
-@pytest.mark.parametrize("how", ["setting-off", "test-mode"])
-def test_tfa_requirements_skip_when_the_server_does_not_enforce_2fa(how: str, tmp_path: Path) -> None:
-    server_options = (
-        {"settings": {"Accounts_TwoFactorAuthentication_Enabled": "false"}} if how == "setting-off" else {"test_mode": True}
-    )
+def _run(tmp_path: Path, *extra: str, **server_options: object) -> tuple[subprocess.CompletedProcess[str], dict]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RCC_")}
-    env.update(RCC_ADMIN_USER="admin", RCC_ADMIN_PASSWORD="s3cret-admin-pass")
+    env.update(RCC_ADMIN_USER=ADMIN, RCC_ADMIN_PASSWORD=PASSWORD)
     selection = [arg for rid in (*TFA_IDS, "OK-01") for arg in ("--requirement", rid)]
-    with serve_in_thread(admin_username="admin", admin_password="s3cret-admin-pass", admin_email="a@example.com",
-                         **server_options) as server:
+    with serve_in_thread(admin_username=ADMIN, admin_password=PASSWORD, admin_email="a@example.com",
+                         **server_options) as server:  # type: ignore[arg-type]
         run = subprocess.run(
             [sys.executable, "-m", "conformance", "run", "--url", server.url, "--report-dir", str(tmp_path),
-             "--quiet", *selection],
-            capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path, check=False,
+             "--quiet", *selection, *extra],
+            capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path, check=False,
         )
-    assert run.returncode == 0, run.stdout + run.stderr
-    report = json.loads((tmp_path / "report.json").read_text())
+    return run, json.loads((tmp_path / "report.json").read_text())
+
+
+SETTING_OFF = {"settings": {"Accounts_TwoFactorAuthentication_Enabled": "false"}}
+
+
+def test_setting_off_is_not_judged_and_the_run_does_not_pass(tmp_path: Path) -> None:
+    run, report = _run(tmp_path, **SETTING_OFF)
+    assert run.returncode == 2, run.stdout + run.stderr
     status = {r["id"]: r for r in report["requirements"]}
-    assert report["probe"]["two_factor"] == "off"
     for rid in TFA_IDS:
-        assert status[rid]["status"] == "skip", status[rid]
-        assert "2FA is not enforced" in status[rid]["reason"], status[rid]["reason"]
+        assert status[rid]["status"] == "error", status[rid]
+        assert "2FA is switched off" in status[rid]["reason"] and "--declare-2fa-off" in status[rid]["reason"]
     assert status["OK-01"]["status"] == "pass"  # the rest of the suite still judges the server
-    assert report["verdict"] == "pass"
+    assert report["verdict"] == "error"
+
+
+def test_setting_off_declared_skips_tfa_and_says_so(tmp_path: Path) -> None:
+    run, report = _run(tmp_path, "--declare-2fa-off", **SETTING_OFF)
+    assert run.returncode == 0, run.stdout + run.stderr
+    status = {r["id"]: r for r in report["requirements"]}
+    for rid in TFA_IDS:
+        assert status[rid]["status"] == "skip" and "2FA declared off" in status[rid]["reason"], status[rid]
+    assert status["OK-01"]["status"] == "pass"
+    assert any("2FA declared off" in n for n in report["notices"]), report["notices"]
+    assert "2FA declared off" in (tmp_path / "report.md").read_text().split("##", 1)[0]  # in the header
+
+
+@pytest.mark.parametrize("declared", [False, True], ids=["undeclared", "declared"])
+def test_test_mode_fails_tfa_unless_declared(tmp_path: Path, declared: bool) -> None:
+    run, report = _run(tmp_path, *(["--declare-2fa-off"] if declared else []), test_mode=True)
+    status = {r["id"]: r for r in report["requirements"]}
+    if declared:
+        assert run.returncode == 0 and all(status[rid]["status"] == "skip" for rid in TFA_IDS), status
+        return
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert report["verdict"] == "fail"
+    assert status["TFA-01"]["status"] == "fail" and status["TFA-05"]["status"] == "fail"
+    failure = next(r for r in report["requirements"] if r["id"] == "TFA-01")
+    assert "TEST_MODE" in json.dumps(failure)

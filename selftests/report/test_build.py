@@ -61,15 +61,23 @@ def test_expectation_turns_fail_and_warn_into_xfail_and_pass_into_xpass():
     (["pass", "pass"], "pass"),
     (["pass", "warn", "skip", "xfail", "xpass"], "pass"),
     (["pass", "fail", "warn"], "fail"),
-    (["fail", "error", "pass"], "error"),
+    (["fail", "error", "pass"], "fail"),  # a proven failure outranks what could not be judged
+    (["error", "pass"], "error"),
     (["skip", "skip"], "error"),  # nothing judged: never a green light
 ])
-def test_verdict_is_worst_status(statuses, verdict):
+def test_verdict_precedence_is_fail_then_error_then_pass(statuses, verdict):
     assert verdict_of(statuses, "")[0] == verdict
 
 
 def test_harness_error_makes_the_verdict_error():
     assert verdict_of(["pass"], "target unreachable") == ("error", "target unreachable")
+
+
+def test_a_proven_failure_stays_a_failure_after_a_harness_error():
+    verdict, reason = verdict_of(["fail", "error", "pass"], "the run was interrupted before it finished")
+    assert verdict == "fail"
+    assert "1 requirement(s) failed" in reason and "1 more could not be judged" in reason
+    assert "interrupted" in reason
 
 
 def test_mixed_report_statuses_and_summary():
@@ -81,7 +89,7 @@ def test_mixed_report_statuses_and_summary():
     counts = report["summary"]["statuses"]
     assert sum(counts.values()) == report["summary"]["requirements"] == len(load_catalogue())
     assert (counts["fail"], counts["warn"], counts["error"], counts["skip"]) == (1, 1, 1, 2)
-    assert report["verdict"] == "error"
+    assert report["verdict"] == "fail"  # AUTH-02 failed: proven, even though TFA-09 could not be judged
     assert report["summary"]["tests"]["total"] == sum(
         v for k, v in report["summary"]["tests"].items() if k != "total")
 

@@ -25,7 +25,7 @@ def test_matrix_rows_columns_and_differences(tmp_path):
     pa, pb = two_reports(tmp_path)
     matrix = build_matrix([load_report(pa), load_report(pb)])
     assert [c["label"] for c in matrix["columns"]] == ["old.example.com 6.13.0", "new.example.com:3000 7.4.0"]
-    assert [c["verdict"] for c in matrix["columns"]] == ["error", "pass"]
+    assert [c["verdict"] for c in matrix["columns"]] == ["fail", "pass"]
     rows = {r["id"]: r for r in matrix["rows"]}
     assert rows["AUTH-02"]["statuses"] == ["fail", "pass"] and rows["AUTH-02"]["differs"]
     assert rows["AUTH-01"]["statuses"] == ["pass", "pass"] and not rows["AUTH-01"]["differs"]
@@ -38,7 +38,7 @@ def test_markdown_and_html_output(tmp_path):
     assert [c["label"] for c in matrix["columns"]][1].endswith("#2")
     md = render_compare_md(build_matrix([load_report(pa), load_report(pb)]))
     assert "| AUTH-02 (MUST) ≠ | ❌ fail | ✅ pass |" in md
-    assert "**ERROR**" in md and "**PASS**" in md
+    assert "**FAIL**" in md and "**PASS**" in md
     html = render_compare_html(build_matrix([load_report(pa), load_report(pb)]))
     parser = _Assets()
     parser.feed(html)

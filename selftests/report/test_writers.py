@@ -35,7 +35,7 @@ def test_report_json_validates_against_its_schema_with_every_status(tmp_path):
     write_reports(report, tmp_path)
     on_disk = json.loads((tmp_path / "report.json").read_text())
     validate(on_disk)
-    assert on_disk["schema_version"] == "1.0" and on_disk["verdict"] == "error"
+    assert on_disk["schema_version"] == "1.0" and on_disk["verdict"] == "fail"
 
 
 def test_schema_rejects_a_wrong_status():
@@ -72,7 +72,7 @@ def test_markdown_lists_failures_with_evidence_and_curl_and_warnings():
     assert "````\nexpected 401" in failures  # the message's own ``` cannot close the fence
     assert "TFA-07" in md.split("## Warnings", 1)[1]
     assert "TFA-09" in md.split("## Errors (could not judge)", 1)[1]
-    assert "**Verdict: ERROR**" in md
+    assert "**Verdict: FAIL**" in md
 
 
 def test_redaction_leaves_clean_reports_unchanged():
