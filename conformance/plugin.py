@@ -28,6 +28,8 @@ pytest_plugins = ("conformance.collect",)
 
 RATE_ID = "RATE-01"
 TWO_FACTOR_SETTING = "Accounts_TwoFactorAuthentication_Enabled"
+GRACE_SETTING = "Accounts_TwoFactorAuthentication_RememberFor"
+DEFAULT_GRACE_S = 1800
 DECLARED_2FA_OFF = "--declare-2fa-off / RCC_DECLARE_2FA_OFF"
 # (option, dest, Settings field, kwargs); "strict" reuses pytest's own --strict flag (pytest >= 9 owns it).
 _OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
@@ -210,11 +212,26 @@ def target(pytestconfig: pytest.Config, rcc_settings: Settings) -> Iterator[Targ
     client.deadline = None if left is None else time.monotonic() + left
     client.notify = lambda line: notify(pytestconfig, line)
     run.target_url, run.embedded, run.server_version = tgt.url, tgt.embedded, tgt.server_version
+    run.probe["release_profile"] = tgt.release.profile
+    if tgt.release.note:
+        run.notices.append(tgt.release.note)
     try:
         yield tgt
     finally:
         client.close()
         stop(tgt)
+
+
+@pytest.fixture
+def rcc_release_gate(request: pytest.FixtureRequest, target: Target) -> None:
+    """Skip a suite test whose requirements do not apply to the target's release line: not judged, with why."""
+    catalogue = by_id()
+    reqs = [catalogue[i] for i in requirement_ids(request.node) if i in catalogue]
+    if not reqs or any(r.applies_to(target.release) for r in reqs):
+        return
+    where = ", ".join(f"{r.id} applies to releases {r.releases}" for r in reqs)
+    pytest.skip(f"not judged on this release ({target.release.version or 'version unknown'}, "
+                f"profile {target.release.profile}.x): {where}")
 
 
 @pytest.fixture(scope="session")
@@ -284,6 +301,23 @@ def two_factor_setting(pytestconfig: pytest.Config, provisioner: Provisioner, ta
     target.two_factor = state
     pytestconfig.stash[RUN_KEY].probe["two_factor_setting"] = {True: "on", False: "off", None: "unreadable"}[state]
     return state
+
+
+@pytest.fixture(scope="session")
+def registration_grace(pytestconfig: pytest.Config, provisioner: Provisioner, target: Target) -> int:
+    """Seconds of the 8.6+ registration grace (Accounts_TwoFactorAuthentication_RememberFor); 0 before 8.6.
+
+    Unreadable → Rocket.Chat's default, 1800 s (said in the report's probe).
+    """
+    if not target.release.at_least(8, 6):
+        return 0
+    value = provisioner.read_setting(GRACE_SETTING)
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        seconds, value = DEFAULT_GRACE_S, f"unreadable, assumed {DEFAULT_GRACE_S}"
+    pytestconfig.stash[RUN_KEY].probe["registration_grace_s"] = value
+    return seconds
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 #: Profiles of the catalogue and of the reference server, newest first.
 PROFILES = ("8", "7", "6")
 NEWEST = PROFILES[0]
+#: The release a profile stands for when the version is unknown (the newest of each line the catalogue knows).
+BASELINE = {"8": (8, 8), "7": (7, 6), "6": (6, 10)}
 _VERSION_RE = re.compile(r"^\s*v?(\d+)(?:\.(\d+))?")
 
 
@@ -20,11 +22,15 @@ class Release:
     profile: str  # one of PROFILES
     note: str = ""  # why this profile, when it is not simply the version's line
 
-    def at_least(self, major: int, minor: int = 0) -> bool:
-        """True when the version is known and >= major.minor (an unknown minor counts as .0)."""
+    @property
+    def line(self) -> tuple[int, int]:
+        """(major, minor) to compare with: the version's, else the profile's baseline; an unknown minor is .0."""
         if self.major is None:
-            return int(self.profile) > major or (int(self.profile) == major and minor == 0)
-        return (self.major, self.minor or 0) >= (major, minor)
+            return BASELINE[self.profile]
+        return (self.major, self.minor or 0)
+
+    def at_least(self, major: int, minor: int = 0) -> bool:
+        return self.line >= (major, minor)
 
 
 def release_of(version: str | None) -> Release:

@@ -63,3 +63,8 @@ def throwaway_admin(make_user: Callable[..., Actor]) -> Actor:
     `privileged` caller stays usable for the other tests.
     """
     return make_user("admin", keys=False, verified=False, login=True)
+
+
+@pytest.fixture(autouse=True)
+def _judged_on_this_release(rcc_release_gate: None) -> None:
+    """Every suite test is skipped, with the reason, where its requirements do not apply to the target's release."""

@@ -33,9 +33,12 @@ def test_error_user_param_not_provided_when_user_id_blank(client, throwaway_admi
 
 @requirement("USER-07")
 def test_type_error_when_user_id_is_not_a_string(client, privileged):
-    """A non-string userId (123) → 400 "params.userId?.trim is not a function" without errorType, never a 5xx."""
+    """Up to 7.x a non-string userId (123) → 400, success false, a string error, no errorType; never a 5xx.
+
+    Judged by shape: the leaked TypeError's text depends on how the server bundle was compiled.
+    """
     resp = client.post(RESET, headers=privileged.auth_headers(privileged.code()), json={"userId": 123})
-    expect_error(resp, 400, ABSENT, error="params.userId?.trim is not a function")
+    expect_error(resp, 400, ABSENT)
 
 
 @requirement("USER-04")
