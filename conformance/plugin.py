@@ -273,7 +273,7 @@ def make_user(provisioner: Provisioner) -> Iterator[Callable[..., Actor]]:
     """Factory for disposable users, deleted after the test (and swept by prefix at session end)."""
     made: list[Actor] = []
 
-    def make(role: str = "user", totp: bool = False, keys: bool = True, verified: bool = True,
+    def make(role: str = "user", totp: bool = False, keys: bool = True, verified: bool | None = None,
              login: bool | None = None) -> Actor:
         actor = provisioner.create_user(role, totp=totp, keys=keys, verified=verified, login_now=login)
         made.append(actor)

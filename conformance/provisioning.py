@@ -141,8 +141,16 @@ class Provisioner:
             return f"{self.prefix}{role[0]}{self._count}"
 
     def create_user(self, role: str = "user", *, totp: bool = False, keys: bool = True,
-                    verified: bool = True, login_now: bool | None = None) -> Actor:
-        """A new user: e-mail verified (or not), one role, optional TOTP and E2E keys, logged in if needed."""
+                    verified: bool | None = None, login_now: bool | None = None) -> Actor:
+        """A new user with one role, optional TOTP and E2E keys, logged in when it needs a session.
+
+        Set up the way a default Rocket.Chat allows without a mailbox (behaviour.md §11.1): created
+        with an unverified address (so e-mail 2FA is not active), logged in, then — when it must be
+        verified (TOTP needs it; `verified=True` for an e-mail-2FA user) — marked verified by the
+        admin, and TOTP switched on with that first session. `verified` defaults to `totp`: users
+        without TOTP stay unverified, so they can log in again at any time with their password.
+        """
+        verified = totp if verified is None else verified
         if totp and not verified:
             raise ProvisioningError("TOTP needs a verified e-mail (Rocket.Chat refuses 2fa:enable otherwise)")
         username = self._next_name(role)
@@ -150,7 +158,7 @@ class Provisioner:
         register_secret(password)
         email = f"{username}@example.com"  # example.com is reserved: the reset notification goes nowhere
         body = {"username": username, "email": email, "name": f"conformance {username}", "password": password,
-                "roles": [role], "verified": verified, "joinDefaultChannels": False,
+                "roles": [role], "verified": False, "joinDefaultChannels": False,
                 "sendWelcomeEmail": False, "requirePasswordChange": False}
         data = self._as_admin("POST", "users.create", f"create user {username}", json=body)
         try:
@@ -158,12 +166,17 @@ class Provisioner:
         except (KeyError, TypeError):
             raise ProvisioningError(f"create user {username}: answer has no user._id") from None
         actor = Actor(id=uid, username=username, password=password, email=email, roles=(role,),
-                      verified=verified, client=self.client)
+                      verified=False, client=self.client)
         self._created[uid] = actor
         if self.journal is not None:
             self.journal.add_user(uid, username)
-        if login_now if login_now is not None else (totp or keys):
+        # A verified user without TOTP has e-mail 2FA at login: its only session is the one made now.
+        if verified or (login_now if login_now is not None else keys):
             actor.relogin()
+        if verified:
+            self._as_admin("POST", "users.update", f"mark the address of {username} verified",
+                           json={"userId": uid, "data": {"verified": True}})
+            actor.verified = True
         if totp:
             self.enable_totp(actor)
         if keys:
