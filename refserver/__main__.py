@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 
@@ -68,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"refserver listening on http://{args.host}:{args.port} (profile {args.profile}, "
               f"version {behaviour.server_version}{', mutant ' + args.mutant if args.mutant else ''}"
               f"{f', latency {args.latency * 1000:g} ms' if args.latency else ''}, db {db})", flush=True)
+        # uvicorn re-raises a caught SIGTERM once it has shut down; as SystemExit it still lets the
+        # temporary database below be removed (the default action would kill the process first).
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, lifespan="off")
     finally:
         if tmpdir is not None:
