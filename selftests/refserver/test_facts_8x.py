@@ -192,3 +192,16 @@ def test_malformed_input_never_5xx_on_8x(api8: Api, name: str, raw: bytes, heade
     u = api8.create_user(totp=True)
     r = api8.http.post(api8.url + RESET, data=raw, headers={**u.headers(u.code()), **headers}, timeout=30)
     assert r.status_code < 500 and r.headers["content-type"] == "application/json", (name, r.text[:200])
+
+
+@pytest.mark.parametrize("profile", ["7", "6"])
+def test_body_size_limit_only_up_to_7_5(profile: str) -> None:
+    """§9: 7.6+ reads a 2 MiB body (the id is just unknown); 6.x refuses it with a plain 400."""
+    with start(Behaviour.for_profile(profile), NO_LIMIT) as server:
+        api = Api(server.url, server.store)
+        a = api.create_user("admin", totp=True)
+        body = api.post(RESET, user=a, code=a.code(), json={"userId": "a" * (2 * 1024 * 1024)}).json()
+    if profile == "7":
+        assert body["errorType"] == "error-invalid-user"
+    else:
+        assert "errorType" not in body and body["error"].startswith("request entity too large")
