@@ -192,6 +192,12 @@ class Store:
         self.db.run("INSERT INTO outbox (user_id, to_address, subject, body, code, created_at)"
                     " VALUES (?,?,?,?,?,?)", (uid, to, subject, body, code, time.time()))
 
+    def last_code(self, uid: str) -> str | None:
+        """The newest 2FA code e-mailed to uid (selftests read it here; a real server has a mailbox)."""
+        row = self.db.one("SELECT code FROM outbox WHERE user_id = ? AND code IS NOT NULL ORDER BY id DESC LIMIT 1",
+                          (uid,))
+        return str(row["code"]) if row else None
+
     def outbox(self, uid: str | None = None) -> list[dict[str, Any]]:
         if uid is None:
             return self.db.all("SELECT * FROM outbox ORDER BY id")
