@@ -1,4 +1,4 @@
-"""Reference server: a faithful Rocket.Chat 7.x subset around POST /api/v1/users.resetE2EKey."""
+"""Reference server: a faithful Rocket.Chat 8.x/7.x/6.x subset around POST /api/v1/users.resetE2EKey."""
 from __future__ import annotations
 
 from .behaviour import Behaviour

@@ -1,4 +1,4 @@
-"""The Starlette app: one dispatcher owning routing, 404/405, errors, 6.x delays and cache headers."""
+"""The Starlette app: one dispatcher owning routing, 404/405, errors, delays and cache headers."""
 from __future__ import annotations
 
 import asyncio
@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from . import routes_admin as radm
 from . import routes_auth as ra
 from . import routes_users as ru
 from .behaviour import Behaviour
@@ -34,6 +35,9 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/api/v1/users.2fa.enableEmail": {"POST": ra.enable_email_2fa},
     "/api/v1/users.2fa.disableEmail": {"POST": ra.disable_email_2fa},
     "/api/v1/users.generatePersonalAccessToken": {"POST": ra.generate_pat},
+    "/api/v1/users.getPersonalAccessTokens": {"GET": ra.get_pats},
+    "/api/v1/users.removePersonalAccessToken": {"POST": ra.remove_pat},
+    "/api/v1/users.update": {"POST": radm.users_update},
     "/api/v1/users.create": {"POST": ru.users_create},
     "/api/v1/users.delete": {"POST": ru.users_delete},
     "/api/v1/users.info": {"GET": ru.users_info},
@@ -47,6 +51,7 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/api/info": {"GET": ru.server_info},
 }
 METHOD_CALL_PREFIX = "/api/v1/method.call/"
+SETTINGS_PREFIX = "/api/v1/settings/"
 
 # Its own generator: an embedded server shares the process with hypothesis, which warns when the
 # global `random` state moves while it draws (and would replay differently).
@@ -58,6 +63,8 @@ def _resolve(path: str) -> tuple[dict[str, Handler] | None, dict[str, str]]:
         return ROUTES[path], {}
     if path.startswith(METHOD_CALL_PREFIX) and len(path) > len(METHOD_CALL_PREFIX):
         return {"POST": ra.method_call}, {"method": path[len(METHOD_CALL_PREFIX):]}
+    if path.startswith(SETTINGS_PREFIX) and "/" not in path[len(SETTINGS_PREFIX):] and len(path) > len(SETTINGS_PREFIX):
+        return {"GET": radm.get_setting}, {"setting": path[len(SETTINGS_PREFIX):]}
     return None, {}
 
 
@@ -89,6 +96,10 @@ async def dispatch(request: Request) -> Response:
         resp = json_response({"success": False, "error": "Internal server error [refserver-bug]"}, 500)
     if resp.status_code in (401, 403) and b.unauthenticated_delay:
         await asyncio.sleep(_JITTER.uniform(*b.unauthenticated_delay))  # noqa: S311 - timing jitter
+    # --latency: a real server's network and work time; logins also pay for bcrypt.
+    delay = b.latency + (b.login_latency if request.url.path.rstrip("/") == "/api/v1/login" else 0.0)
+    if delay > 0:
+        await asyncio.sleep(delay)
     if b.cache_control_headers:
         resp.headers.setdefault("Cache-Control", "no-store")
         resp.headers.setdefault("Pragma", "no-cache")
@@ -111,14 +122,17 @@ def create_app(db_path: str, behaviour: Behaviour | None = None, settings: Setti
     return app
 
 
-def ensure_admin(st: AppState, username: str | None, password: str | None, email: str | None) -> bool:
-    """Rocket.Chat's first-start admin (initialData): only when there are no users yet.
+def ensure_admin(st: AppState, username: str | None, password: str | None, email: str | None,
+                 email_verified: bool = False) -> bool:
+    """Rocket.Chat's first-start admin (insertAdminUserFromEnv): only when there are no users yet.
 
-    Inserted directly like RC does, so it has no e-mail 2FA flag and no TOTP: its second factor
-    on users.resetE2EKey is the password fallback.
+    As in RC's initialData.ts: inserted directly (Users.create), so no e-mail 2FA flag and no TOTP;
+    the address is verified only with ADMIN_EMAIL_VERIFIED=true; not added to default channels. Its
+    second factor is the password fallback, or none at all while in the 8.x registration grace.
     """
     if not username or not password or st.store.count_users() > 0:
         return False
     st.store.create_user(username=username, name="Administrator", email=email or None, password=password,
-                         roles=["admin"], verified=bool(email), email2fa=False, join_default_channels=True)
+                         roles=["admin"], verified=bool(email) and email_verified, email2fa=False,
+                         join_default_channels=False)
     return True

@@ -1,4 +1,4 @@
-"""The behaviour switchboard: defaults model real Rocket.Chat 7.x; each switch is one deviation."""
+"""The behaviour switchboard: defaults model Rocket.Chat 8.x; release switches and defect switches kept apart."""
 from __future__ import annotations
 
 import dataclasses
@@ -7,7 +7,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Behaviour:
-    """One field per behaviour a mutant may flip; the defaults are a fresh Rocket.Chat 7.x install."""
+    """One field per behaviour; the defaults are a fresh Rocket.Chat 8.x (8.8) install.
+
+    Two kinds of switches: RELEASE_SWITCHES state a fact of a release line (True = that line does it;
+    `for_profile` sets them), the others are defects a mutant may inject (their defaults are what every
+    line does). SERVER_PARAMETERS (latency) are neither: they only slow the server down.
+    """
 
     # Authentication runs before rate limit, 2FA and the handler (RC's authRequired wrapper).
     auth_checked_first: bool = True
@@ -17,9 +22,10 @@ class Behaviour:
     unauthenticated_message: str = "You must be logged in to do this."
     # 7.x adds "success": false and "error" to the documented {"status","message"} 401 body.
     unauthenticated_body_7x: bool = True
-    # <=6.x delays every 401/403 by a random 0.5-1 s (timing-attack defence); 7.x does not.
+    # <=6.x delays every 401/403 by a random 0.5-1 s (timing-attack defence); 7.6+ and 8.x do not.
     unauthenticated_delay: tuple[float, float] | None = None
-    # Wrong HTTP method on a known route: 7.x answers 404; <=6.x Restivus answers 405 + Allow.
+    # Wrong HTTP method on a known route: 7.6+/8.x answer 404 text/plain "404 Not Found";
+    # <=6.x Restivus answers 405 JSON + Allow.
     wrong_method_status: int = 404
     # users.resetE2EKey is declared twoFactorRequired.
     two_factor_checked: bool = True
@@ -78,7 +84,29 @@ class Behaviour:
     # The other-user path e-mails the target ("E2E Key Reset Notification").
     send_reset_email: bool = True
     # Reported by GET /api/info (patch number stripped for anonymous callers).
-    server_version: str = "7.4.0"
+    server_version: str = "8.8.0"
+    # --- release facts (behaviour.md §9-§10; True = the release line does it) ---
+    # 8.x: the route's JSON schema (userId/username/user, strings, coerced) runs before 2FA (§10.2);
+    # without it (<=7.x) a non-string userId leaks the JS TypeError `params.userId?.trim is not a function`.
+    body_schema_checked: bool = True
+    # 7.6+/8.x: a body that is not JSON at all is read as {} (<=7.5: malformed JSON is a 400).
+    non_json_body_is_empty: bool = True
+    # <=7.5: bodies above 1 MiB are refused; 7.6+/8.x have no body size limit.
+    body_size_limited: bool = False
+    # 8.6+: a user younger than Accounts_TwoFactorAuthentication_RememberFor seconds with no 2FA
+    # method skips 2FA (§10.3).
+    registration_grace: bool = True
+    # 8.x: users.create asks the caller (an admin) for its second factor (§10.4).
+    users_create_two_factor: bool = True
+    # 8.x: users.delete answers {"deletedRooms": [...], "success": true} and checks its body schema.
+    users_delete_reports_rooms: bool = True
+    # 8.x: anonymous GET /api/info returns more than {version, success}.
+    info_extended: bool = True
+    # --- server parameters (not facts, not defects): simulate a real server's speed ---
+    # Seconds every answer is delayed by (--latency).
+    latency: float = 0.0
+    # Extra seconds for POST /api/v1/login (bcrypt), on top of `latency`.
+    login_latency: float = 0.0
     # --- switches added for the mutant catalogue (refserver/mutants.py) ---
     # A call without X-Auth-Token is unauthenticated (mutant: X-User-Id alone is trusted).
     auth_requires_token: bool = True
@@ -104,19 +132,22 @@ class Behaviour:
     password_fallback_accepts_hash: bool = True
 
     @classmethod
-    def for_profile(cls, profile: str) -> Behaviour:
-        """Behaviour of a release line: "7" (default) or "6" (6.10-ish)."""
-        if str(profile) == "7":
-            return cls()
-        if str(profile) == "6":
-            return cls(
-                unauthenticated_body_7x=False,
-                unauthenticated_delay=(0.5, 1.0),
-                wrong_method_status=405,
-                cache_control_headers=False,
-                server_version="6.10.0",
-            )
-        raise ValueError(f"unknown refserver profile {profile!r} (expected '7' or '6')")
+    def for_profile(cls, profile: str | int) -> Behaviour:
+        """Behaviour of a release line: "8" (8.8, the default), "7" (7.6+) or "6" (6.10-ish)."""
+        key = str(profile).strip()
+        if key not in PROFILES:
+            raise ValueError(f"unknown refserver profile {profile!r} (expected one of {', '.join(PROFILES)})")
+        return cls(**PROFILES[key])
+
+    def with_release_of(self, other: Behaviour) -> Behaviour:
+        """This behaviour's defect switches with `other`'s release facts and server parameters."""
+        return dataclasses.replace(self, **{n: getattr(other, n) for n in (*RELEASE_SWITCHES, *SERVER_PARAMETERS)})
+
+    def with_latency(self, seconds: float, login_extra: float = 0.1) -> Behaviour:
+        """Every answer `seconds` later; logins `login_extra` more, like bcrypt (0 s = no delay at all)."""
+        if seconds < 0 or login_extra < 0:
+            raise ValueError("latency must not be negative")
+        return dataclasses.replace(self, latency=seconds, login_latency=login_extra if seconds > 0 else 0.0)
 
     def replace(self, **changes: object) -> Behaviour:
         """A copy with some switches flipped."""
@@ -126,3 +157,31 @@ class Behaviour:
 def switch_names() -> tuple[str, ...]:
     """All switch names in declaration order."""
     return tuple(f.name for f in dataclasses.fields(Behaviour))
+
+
+#: The switches that state a fact of a release line (set by `for_profile`, never flipped by a mutant).
+RELEASE_SWITCHES: tuple[str, ...] = (
+    "unauthenticated_body_7x", "unauthenticated_delay", "wrong_method_status", "cache_control_headers",
+    "server_version", "totp_invalid_available_methods", "body_schema_checked", "non_json_body_is_empty",
+    "body_size_limited", "registration_grace", "users_create_two_factor",
+    "users_delete_reports_rooms", "info_extended")
+#: Speed only: neither a fact of Rocket.Chat nor a defect.
+SERVER_PARAMETERS: tuple[str, ...] = ("latency", "login_latency")
+
+_7X: dict[str, object] = {  # 7.6+ (§9): new router, no delay, non-JSON body read as {}, no size limit
+    "server_version": "7.10.0", "body_schema_checked": False,
+    "registration_grace": False, "users_create_two_factor": False, "users_delete_reports_rooms": False,
+    "info_extended": False}
+#: Release facts per profile; unnamed switches keep the 8.x defaults.
+PROFILES: dict[str, dict[str, object]] = {
+    "8": {},
+    "7": _7X,
+    "6": {**_7X, "server_version": "6.10.0", "unauthenticated_body_7x": False, "unauthenticated_delay": (0.5, 1.0),
+          "wrong_method_status": 405, "cache_control_headers": False, "non_json_body_is_empty": False,
+          "body_size_limited": True},
+}
+
+
+def defect_switch_names() -> tuple[str, ...]:
+    """The switches a mutant may flip (everything but release facts and server parameters)."""
+    return tuple(n for n in switch_names() if n not in RELEASE_SWITCHES and n not in SERVER_PARAMETERS)

@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS users (
 CREATE TABLE IF NOT EXISTS login_tokens (
   hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, kind TEXT NOT NULL DEFAULT 'resume',
   name TEXT, bypass_2fa INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL,
-  remember_until REAL NOT NULL DEFAULT 0
+  remember_until REAL NOT NULL DEFAULT 0, last_part TEXT
 );
 CREATE INDEX IF NOT EXISTS login_tokens_user ON login_tokens(user_id);
 CREATE TABLE IF NOT EXISTS backup_codes (user_id TEXT NOT NULL, code_hash TEXT NOT NULL);
@@ -54,7 +54,9 @@ DEFAULT_PERMISSIONS: dict[str, list[str]] = {
     "view-statistics": ["admin"],
     "view-full-other-user-info": ["admin"],
     "view-d-room": ["admin", "user", "bot", "app"],
-    "create-personal-access-tokens": ["admin", "user"],
+    "create-personal-access-tokens": ["admin"],
+    "view-privileged-setting": ["admin"],
+    "edit-other-user-info": ["admin"],
 }
 DEFAULT_ROOM = "GENERAL"
 
@@ -102,9 +104,12 @@ class Database:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.executescript(SCHEMA)
-            if self.one("SELECT COUNT(*) AS n FROM permissions")["n"] == 0:
-                for pid, roles in DEFAULT_PERMISSIONS.items():
-                    self.run("INSERT INTO permissions VALUES (?,?,?)", (pid, json.dumps(roles), time.time()))
+            columns = {r["name"] for r in self.all("PRAGMA table_info(login_tokens)")}
+            if "last_part" not in columns:  # a database file written by an older refserver
+                self.run("ALTER TABLE login_tokens ADD COLUMN last_part TEXT")
+            # OR IGNORE: a kept database keeps its changed roles but gains permissions added since.
+            for pid, roles in DEFAULT_PERMISSIONS.items():
+                self.run("INSERT OR IGNORE INTO permissions VALUES (?,?,?)", (pid, json.dumps(roles), time.time()))
 
     def close(self) -> None:
         with self.lock:

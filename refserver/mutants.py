@@ -4,17 +4,32 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from .behaviour import Behaviour
+from .behaviour import PROFILES, RELEASE_SWITCHES, SERVER_PARAMETERS, Behaviour
 
 
 @dataclass(frozen=True)
 class Mutant:
-    """One switch of the Behaviour flipped; `requirements` are the IDs whose tests must end in *fail*."""
+    """One defect switch of the Behaviour flipped; `requirements` are the IDs whose tests must end in *fail*.
+
+    `profiles` are the release lines where the defect can show (its switch is reached there);
+    `behaviour` is the flip on the default (8.x) line — apply `flipped()` to another profile's Behaviour.
+    """
 
     name: str
     behaviour: Behaviour
     defect: str
     requirements: tuple[str, ...]
+    profiles: tuple[str, ...] = tuple(PROFILES)
+
+    def applies_to(self, profile: str | int) -> bool:
+        """Whether this mutant's defect exists on that release line ("8", "7" or "6")."""
+        return str(profile).strip() in self.profiles
+
+    def on_profile(self, profile: str | int) -> Behaviour:
+        """The profile's behaviour with this mutant's switch flipped."""
+        if not self.applies_to(profile):
+            raise ValueError(f"mutant {self.name} does not apply to profile {profile}")
+        return Behaviour.for_profile(profile).replace(**self.flipped())
 
     def flipped(self) -> dict[str, object]:
         """The switches this mutant changes from the faithful defaults (exactly one)."""
@@ -23,10 +38,13 @@ class Mutant:
                 if getattr(self.behaviour, f.name) != getattr(default, f.name)}
 
 
-def _m(name: str, defect: str, requirements: tuple[str, ...], **switch: object) -> Mutant:
+def _m(name: str, defect: str, requirements: tuple[str, ...], profiles: tuple[str, ...] = tuple(PROFILES),
+       **switch: object) -> Mutant:
     if len(switch) != 1:  # one switch per mutant: a kill then says which rule the suite guards
         raise ValueError(f"mutant {name}: exactly one switch expected, got {sorted(switch)}")
-    return Mutant(name, Behaviour().replace(**switch), defect, requirements)
+    if set(switch) & {*RELEASE_SWITCHES, *SERVER_PARAMETERS}:  # a release fact is not a defect
+        raise ValueError(f"mutant {name}: {sorted(switch)} is a release fact or server parameter")
+    return Mutant(name, Behaviour().replace(**switch), defect, requirements, profiles)
 
 
 # Requirements listed are the ones the mutant's defect directly contradicts; other requirements may
@@ -81,8 +99,9 @@ _CATALOGUE: tuple[Mutant, ...] = (
        ("USER-03",), blank_id_means_self=True),
     _m("username_wins", "With both userId and username, the username decides the target.",
        ("USER-05",), user_id_wins=False),
+    # 8.x coerces a non-string userId before the handler sees it: the crash cannot happen there.
     _m("server_error_on_non_string", "A non-string userId crashes the handler with HTTP 500.",
-       ("USER-07", "SCHEMA-02"), error_500_on_non_string=True),
+       ("USER-07", "SCHEMA-02"), ("7", "6"), error_500_on_non_string=True),
     # -- permission -------------------------------------------------------------------------------
     _m("permission_not_checked", "Any authenticated caller may reset anybody.",
        ("PERM-01", "PERM-02", "PERM-04"), check_permission=False),

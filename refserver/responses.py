@@ -78,6 +78,8 @@ def not_found() -> Response:
 
 
 def wrong_method(b: Behaviour, allowed: str) -> Response:
+    if b.wrong_method_status == 404:  # 7.6+/8.x router: its default 404, plain text, not JSON (§6)
+        return Response(b"404 Not Found", 404, media_type="text/plain")
     body = {"status": "error", "message": "API endpoint does not exist"}
     if b.wrong_method_status == 405:
         return json_response(body, 405, {"Allow": f"{allowed}, OPTIONS"})

@@ -1,4 +1,4 @@
-"""login, logout, me, method.call (2fa:enable / 2fa:validateTempToken), e-mail 2FA, access tokens."""
+"""login, logout, me, method.call (2fa:enable / 2fa:validateTempToken), e-mail 2FA, personal access tokens."""
 from __future__ import annotations
 
 import json
@@ -14,13 +14,15 @@ from .body import read_body
 from .common import authed, me_view, str_param
 from .db import sha256_hex, storable
 from .responses import ApiError, json_response, success
-from .state import state_of
-from .twofactor import TwoFactor, TwoFactorError, new_backup_codes, totp_matches
+from .state import AppState, state_of
+from .twofactor import TwoFactor, TwoFactorError, iso_ms, new_backup_codes, totp_matches
 
-#: The second factor of login, personal access tokens and disabling e-mail 2FA is always checked
-#: faithfully: a 2FA mutant is a defect of users.resetE2EKey and must not make the suite's own setup
-#: flaky (e.g. a TOTP login at a step edge under a narrow window).
-FAITHFUL = Behaviour()
+
+def faithful(st: AppState) -> Behaviour:
+    """The second factor of the setup routes is checked as the release line does, without the defect
+    switches: a 2FA mutant is a defect of users.resetE2EKey and must not make the suite's own setup
+    flaky (e.g. a TOTP login at a step edge under a narrow window)."""
+    return Behaviour().with_release_of(st.behaviour)
 
 S = "Block_Multiple_Failed_Logins_"
 
@@ -35,7 +37,7 @@ def _login_error(error: object, message: str, details: dict[str, Any] | None = N
 
 async def login(request: Request) -> Response:
     st = state_of(request)
-    store, settings = st.store, st.settings
+    store = st.store
     params = (await read_body(request)).params()
     ident = next((v for k in ("user", "username", "email") if isinstance(v := params.get(k), str) and v), None)
     password = params.get("password")
@@ -55,16 +57,16 @@ async def login(request: Request) -> Response:
     if not store.check_password(user, digest):
         _count_failure(st, user)
         return _login_error(403, "Incorrect password")
-    tf = TwoFactor(st, FAITHFUL)  # mutants change users.resetE2EKey only, never the suite's setup
-    # Team contract: login only ever asks TOTP users for a code (never e-mail, no password fallback).
-    if tf.totp_enabled(user) and not settings.test_mode and settings.flag("Accounts_TwoFactorAuthentication_Enabled"):
-        code = params.get("code") if isinstance(params.get("code"), str) else request.headers.get("x-2fa-code", "")
-        details = {"method": "totp", "codeGenerated": False, "availableMethods": tf.available_methods(user)}
-        if not code:
-            return _login_error("totp-required", "TOTP Required", details)
-        if not tf.verify_totp(user, code):
+    # Login runs the endpoint's 2FA check without the password fallback (§7, §11.1): TOTP users and
+    # users with active e-mail 2FA (flag + verified address) are asked for a code, e-mailed if need be.
+    code = params.get("code") if isinstance(params.get("code"), str) else request.headers.get("x-2fa-code", "")
+    try:
+        TwoFactor(st, faithful(st)).check(user, None, code, request.headers.get("x-2fa-method", ""),
+                                          password_fallback=False)
+    except TwoFactorError as e:
+        if e.error_type != "totp-required":
             _count_failure(st, user)
-            return _login_error("totp-invalid", "TOTP Invalid", details)
+        return _login_error(e.error_type, e.reason, e.details)
     store.update_user(user["id"], failed_logins=0)
     token = store.issue_token(user["id"])
     fresh = store.get_user(user["id"]) or user
@@ -146,9 +148,10 @@ async def method_call(request: Request) -> Response:
     return success({"message": json.dumps(inner, separators=(",", ":"))})
 
 
-def _check_2fa(st: Any, caller: Any, request: Request) -> None:
+def check_2fa(st: Any, caller: Any, request: Request) -> None:
+    """twoFactorRequired of a setup route: the release's 2FA rules, answered like the endpoint's."""
     try:
-        TwoFactor(st, FAITHFUL).check(caller.user, caller.token_row, request.headers.get("x-2fa-code", ""),
+        TwoFactor(st, faithful(st)).check(caller.user, caller.token_row, request.headers.get("x-2fa-code", ""),
                             request.headers.get("x-2fa-method", ""))
     except TwoFactorError as e:
         raise ApiError(e.error_type, e.reason, e.details) from None
@@ -162,7 +165,7 @@ async def enable_email_2fa(request: Request) -> Response:
 
 async def disable_email_2fa(request: Request) -> Response:
     st, caller, _ = await authed(request)
-    _check_2fa(st, caller, request)  # twoFactorRequired
+    check_2fa(st, caller, request)  # twoFactorRequired
     st.store.update_user(caller.id, email2fa_enabled=0)
     return success()
 
@@ -170,7 +173,7 @@ async def disable_email_2fa(request: Request) -> Response:
 async def generate_pat(request: Request) -> Response:
     """users.generatePersonalAccessToken: 2FA first, then the permission, then the token."""
     st, caller, body = await authed(request)
-    _check_2fa(st, caller, request)
+    check_2fa(st, caller, request)
     if not st.store.has_permission(caller.user, "create-personal-access-tokens"):
         raise ApiError("not-authorized", "Not Authorized")
     params = body.params()
@@ -181,3 +184,27 @@ async def generate_pat(request: Request) -> Response:
         raise ApiError("error-token-already-exists", "A token with this name already exists")
     token = st.store.issue_token(caller.id, kind="pat", name=name, bypass_2fa=params.get("bypassTwoFactor") is True)
     return success({"token": token})
+
+
+async def get_pats(request: Request) -> Response:
+    """users.getPersonalAccessTokens: names, never the tokens (only their last 6 characters)."""
+    st, caller, _ = await authed(request)
+    if not st.store.has_permission(caller.user, "create-personal-access-tokens"):
+        raise ApiError("not-authorized", "Not Authorized")
+    tokens = [{"name": t["name"], "createdAt": iso_ms(t["created_at"]), "lastTokenPart": t["last_part"] or "",
+               "bypassTwoFactor": bool(t["bypass_2fa"])} for t in st.store.personal_tokens(caller.id)]
+    return success({"tokens": tokens})
+
+
+async def remove_pat(request: Request) -> Response:
+    """users.removePersonalAccessToken {tokenName}: 2FA, permission, then the token is gone."""
+    st, caller, body = await authed(request)
+    check_2fa(st, caller, request)
+    if not st.store.has_permission(caller.user, "create-personal-access-tokens"):
+        raise ApiError("not-authorized", "Not Authorized")
+    name = str_param(body.params(), "tokenName")
+    if not name:
+        raise ApiError("error-token-name-required", "Token name is required")
+    if not st.store.remove_personal_token(caller.id, name):
+        raise ApiError("error-token-does-not-exists", "Token does not exist")
+    return success()

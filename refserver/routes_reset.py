@@ -10,6 +10,7 @@ from .auth import Caller, authenticate
 from .behaviour import Behaviour
 from .body import read_body
 from .responses import ApiError, dumps, error_response, json_response, unauthorized
+from .schema import check_object
 from .state import AppState, client_ip, log, state_of
 from .store import Store
 from .twofactor import JS_SPACE, TwoFactor, TwoFactorError
@@ -109,6 +110,11 @@ async def reset_e2e_key(request: Request) -> Response:
             reason = ("Error, too many requests. Please slow down. You must wait "
                       f"{verdict.wait_seconds} seconds before trying this endpoint again.")
             return err(ApiError("error-too-many-requests", reason, status=429))
+    if b.body_schema_checked:  # 8.x: the route's body schema, after the limiter and before 2FA (§10.1)
+        try:
+            params = check_object(body, TARGET_KEYS, TARGET_KEYS)
+        except ApiError as e:
+            return err(e)
     if not b.two_factor_checked_first:  # mutant: the handler's checks answer before 2FA
         try:
             _checks_only(st, caller, params)

@@ -12,7 +12,10 @@ from .common import authed, str_param, user_view
 from .behaviour import Behaviour
 from .db import ROLES, storable
 from .responses import ApiError, failure, success
+from .routes_auth import check_2fa
+from .routes_reset import TARGET_KEYS as DELETE_KEYS
 from .routes_reset import NonStringParam, find_target
+from .schema import check_object, invalid_params
 from .state import state_of
 
 CREATE_REQUIRED = ("email", "name", "password", "username")
@@ -26,7 +29,7 @@ def _invalid(message: str) -> ApiError:
 
 
 async def users_create(request: Request) -> Response:
-    st, _, body = await authed(request, "create-user")
+    st, caller, body = await authed(request, "create-user")
     params = body.params()
     unknown = sorted(set(params) - set(CREATE_REQUIRED) - set(CREATE_FLAGS) - {"roles"})
     if unknown:
@@ -39,6 +42,8 @@ async def users_create(request: Request) -> Response:
     for key in CREATE_FLAGS:
         if key in params and not isinstance(params[key], bool):
             raise _invalid(f"/{key} must be boolean")
+    if st.behaviour.users_create_two_factor:  # 8.x: the admin's second factor, after the schema (§10.4)
+        check_2fa(st, caller, request)
     roles = params.get("roles", ["user"])
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise _invalid("/roles must be array of strings")
@@ -61,7 +66,10 @@ async def users_create(request: Request) -> Response:
     if st.store.email_taken(email):
         raise ApiError("error-field-unavailable", f"{email} is already in use :(",
                        {"method": "insertOrUpdateUser", "field": email})
-    auto_opt_in = st.settings.flag("Accounts_TwoFactorAuthentication_By_Email_Auto_Opt_In")
+    # The e-mail 2FA flag is set at creation while 2FA, e-mail 2FA and auto opt-in are on (§11.1);
+    # it becomes active once the address is verified.
+    auto_opt_in = all(st.settings.flag(f"Accounts_TwoFactorAuthentication_{s}")
+                      for s in ("Enabled", "By_Email_Enabled", "By_Email_Auto_Opt_In"))
     user = st.store.create_user(
         username=username, name=params["name"], email=email, password=params["password"], roles=roles,
         verified=params.get("verified", False), active=params.get("active", True),
@@ -82,6 +90,13 @@ def _lookup(st: Any, params: dict[str, Any]) -> dict[str, Any]:
 
 async def users_delete(request: Request) -> Response:
     st, _, body = await authed(request, "delete-user")
+    if st.behaviour.users_delete_reports_rooms:  # 8.x: a body schema, and the answer lists deleted rooms
+        params = check_object(body, (*DELETE_KEYS, "confirmRelinquish"), DELETE_KEYS)
+        if "confirmRelinquish" in params and not isinstance(params["confirmRelinquish"], bool):
+            raise invalid_params("must be boolean")
+        target = _lookup(st, params)
+        st.store.delete_user(target["id"])
+        return success({"deletedRooms": []})  # the refserver has no rooms a user could own
     target = _lookup(st, body.params())
     st.store.delete_user(target["id"])
     return success()
@@ -193,5 +208,9 @@ async def server_info(request: Request) -> Response:
     caller = authenticate(request, st)
     if caller is not None and st.store.has_permission(caller.user, "view-statistics"):
         return success({"info": {"version": version, "build": {"platform": "refserver"}}})
-    return success({"version": ".".join(version.split(".")[:2])})
+    short = ".".join(version.split(".")[:2])
+    if st.behaviour.info_extended:  # 8.x: more than {version, success} for anonymous callers (§10.4)
+        return success({"version": short, "minimumClientVersions": {"desktop": "", "mobile": ""},
+                        "supportedVersions": {"signed": ""}})
+    return success({"version": short})
 

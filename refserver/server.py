@@ -62,18 +62,24 @@ class RefServer:
 def serve_in_thread(*, admin_username: str, admin_password: str, admin_email: str,
                     db_path: str | None = None, behaviour: Behaviour | None = None,
                     settings: dict[str, str] | None = None, host: str = "127.0.0.1", port: int = 0,
-                    test_mode: bool = False, env: Mapping[str, str] | None = None) -> RefServer:
+                    test_mode: bool = False, env: Mapping[str, str] | None = None,
+                    admin_email_verified: bool = False, latency: float | None = None) -> RefServer:
     """Start a server bound to host:port (0 = any free port) and return once it accepts requests.
 
     `settings` force settings like OVERWRITE_SETTING_<Id> env vars do; `env` (optional) is read for
     OVERWRITE_SETTING_* first (the CLI passes os.environ). `test_mode` = Rocket.Chat's TEST_MODE.
+    `admin_email_verified` = ADMIN_EMAIL_VERIFIED=true. `latency` (seconds) delays every answer, logins
+    100 ms more (Behaviour.with_latency).
     """
     temporary = db_path is None
     if db_path is None:
         fd, db_path = tempfile.mkstemp(prefix="refserver-", suffix=".db")
         os.close(fd)
-    app = create_app(db_path, behaviour or Behaviour(), Settings(settings, env=env, test_mode=test_mode))
-    ensure_admin(app.state.rc, admin_username, admin_password, admin_email)
+    behaviour = behaviour or Behaviour()
+    if latency is not None:
+        behaviour = behaviour.with_latency(latency)
+    app = create_app(db_path, behaviour, Settings(settings, env=env, test_mode=test_mode))
+    ensure_admin(app.state.rc, admin_username, admin_password, admin_email, admin_email_verified)
     # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on such sockets (else +40 ms per answer).
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

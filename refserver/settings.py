@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-# Fresh Rocket.Chat 7.x install values of the settings this subset reads.
+# Fresh Rocket.Chat install values (the same on 6.x-8.x) of the settings this subset reads.
 DEFAULTS: dict[str, bool | int] = {
     "Accounts_TwoFactorAuthentication_Enabled": True,
     "Accounts_TwoFactorAuthentication_By_TOTP_Enabled": True,
@@ -14,6 +14,7 @@ DEFAULTS: dict[str, bool | int] = {
     "Accounts_TwoFactorAuthentication_Max_Invalid_Email_Code_Attempts": 5,
     "Accounts_TwoFactorAuthentication_Enforce_Password_Fallback": True,
     "Accounts_TwoFactorAuthentication_MaxDelta": 1,
+    "Accounts_TwoFactorAuthentication_RememberFor": 1800,
     "API_Enable_Rate_Limiter": True,
     "API_Enable_Rate_Limiter_Limit_Calls_Default": 10,
     "API_Enable_Rate_Limiter_Limit_Time_Default": 60000,

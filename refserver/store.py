@@ -85,6 +85,10 @@ class Store:
         rows = self.db.all("SELECT * FROM users ORDER BY username_lower LIMIT ? OFFSET ?", (limit, offset))
         return [self._user(r) for r in rows], total  # type: ignore[misc]
 
+    def set_password(self, uid: str, password: str) -> None:
+        salt = secrets.token_hex(8)
+        self.update_user(uid, password_salt=salt, password_hash=hash_password_digest(sha256_hex(password), salt))
+
     @staticmethod
     def check_password(user: dict[str, Any], digest_hex: str) -> bool:
         if not user.get("password_hash"):
@@ -96,9 +100,18 @@ class Store:
     def issue_token(self, uid: str, *, kind: str = "resume", name: str | None = None,
                     bypass_2fa: bool = False) -> str:
         token = new_login_token()
-        self.db.run("INSERT INTO login_tokens (hash, user_id, kind, name, bypass_2fa, created_at)"
-                    " VALUES (?,?,?,?,?,?)", (hash_token(token), uid, kind, name, int(bypass_2fa), time.time()))
+        self.db.run("INSERT INTO login_tokens (hash, user_id, kind, name, bypass_2fa, created_at, last_part)"
+                    " VALUES (?,?,?,?,?,?,?)",
+                    (hash_token(token), uid, kind, name, int(bypass_2fa), time.time(), token[-6:]))
         return token
+
+    def personal_tokens(self, uid: str) -> list[dict[str, Any]]:
+        return self.db.all("SELECT * FROM login_tokens WHERE user_id = ? AND kind = 'pat' ORDER BY created_at",
+                           (uid,))
+
+    def remove_personal_token(self, uid: str, name: str) -> bool:
+        return self.db.run("DELETE FROM login_tokens WHERE user_id = ? AND kind = 'pat' AND name = ?",
+                           (uid, name)) > 0
 
     def token_row(self, uid: str, token: str) -> dict[str, Any] | None:
         if not (storable(uid) and storable(token)):
@@ -178,6 +191,12 @@ class Store:
     def send_mail(self, uid: str | None, to: str, subject: str, body: str, code: str | None = None) -> None:
         self.db.run("INSERT INTO outbox (user_id, to_address, subject, body, code, created_at)"
                     " VALUES (?,?,?,?,?,?)", (uid, to, subject, body, code, time.time()))
+
+    def last_code(self, uid: str) -> str | None:
+        """The newest 2FA code e-mailed to uid (selftests read it here; a real server has a mailbox)."""
+        row = self.db.one("SELECT code FROM outbox WHERE user_id = ? AND code IS NOT NULL ORDER BY id DESC LIMIT 1",
+                          (uid,))
+        return str(row["code"]) if row else None
 
     def outbox(self, uid: str | None = None) -> list[dict[str, Any]]:
         if uid is None:

@@ -117,8 +117,17 @@ class TwoFactor:
                                     f"Here is your authentication code:\n\n{shown}\n", code)
 
     # ---- checkCodeForUser ------------------------------------------------------------------
-    def check(self, user: dict[str, Any], token_row: dict[str, Any] | None, code: str, method: str) -> None:
-        """Raise TwoFactorError unless the call may proceed; code/method "" mean absent."""
+    def in_registration_grace(self, user: dict[str, Any]) -> bool:
+        """8.6+ (§10.3): created less than RememberFor seconds ago and no 2FA method of its own."""
+        return (self.b.registration_grace and not self.available_methods(user)
+                and time.time() - user["created_at"] < self.s.number(S + "RememberFor"))
+
+    def check(self, user: dict[str, Any], token_row: dict[str, Any] | None, code: str, method: str,
+              password_fallback: bool = True) -> None:
+        """Raise TwoFactorError unless the call may proceed; code/method "" mean absent.
+
+        `password_fallback` is off for login, which never offers it (§7).
+        """
         if self.s.test_mode or not self.s.flag(S + "Enabled"):
             return
         if token_row is not None:
@@ -126,12 +135,14 @@ class TwoFactor:
                 return
             if self.b.remember_me_minutes and token_row["remember_until"] > time.time():
                 return
+        if self.in_registration_grace(user):
+            return
         selected = method if method in ("totp", "email") else None
         if selected is None:
             enabled = self.available_methods(user)
             selected = enabled[0] if enabled else None
         if selected is None:
-            if not self.password_enabled(user):
+            if not password_fallback or not self.password_enabled(user):
                 return
             selected = "password"
         available = self.available_methods(user)

@@ -1,4 +1,4 @@
-"""Fixtures: live reference servers (limiter off for most tests, a default one for the limiter)."""
+"""Fixtures: live reference servers per release profile (limiter off for most tests)."""
 from __future__ import annotations
 
 import logging
@@ -42,14 +42,41 @@ def no_internal_errors() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def srv() -> Iterator[RefServer]:
-    """The 7.x default server with the rate limiter off (tests share one client IP)."""
-    with start(settings=NO_LIMIT) as server:
+    """A 7.x server (profile 7) with the rate limiter off (tests share one client IP): the line where
+    the endpoint's rules are all observable (no body schema, no registration grace)."""
+    with start(Behaviour.for_profile("7"), settings=NO_LIMIT) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
 def api(srv: RefServer) -> Api:
     return Api(srv.url, srv.store)
+
+
+#: Profile 8 servers: NO_GRACE switches the registration grace off (RememberFor 0) so that new users'
+#: second factor is observable, exactly as a suite would set OVERWRITE_SETTING_… on a real server.
+NO_GRACE = {**NO_LIMIT, "Accounts_TwoFactorAuthentication_RememberFor": "0"}
+
+
+@pytest.fixture(scope="session", params=["8", "7", "6"])
+def profile_api(request: pytest.FixtureRequest) -> Iterator[tuple[str, Api]]:
+    """(profile, Api) for each release line, registration grace off: facts every line shares."""
+    with start(Behaviour.for_profile(request.param), settings=NO_GRACE) as server:
+        yield request.param, Api(server.url, server.store)
+
+
+@pytest.fixture(scope="session")
+def api8() -> Iterator[Api]:
+    """Profile 8 (the default), registration grace off."""
+    with start(settings=NO_GRACE) as server:
+        yield Api(server.url, server.store)
+
+
+@pytest.fixture(scope="session")
+def api8_grace() -> Iterator[Api]:
+    """Profile 8 with the default RememberFor (1800 s): new users are in the registration grace."""
+    with start(settings=NO_LIMIT) as server:
+        yield Api(server.url, server.store)
 
 
 @pytest.fixture

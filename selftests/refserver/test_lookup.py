@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from refserver import Behaviour
+
+from .conftest import NO_LIMIT, start
 from .helpers import RESET, Api
 
 NOT_PROVIDED = {"success": False, "errorType": "error-user-param-not-provided",
@@ -123,12 +126,27 @@ def test_text_plain_json_is_parsed(api: Api, pair) -> None:
     assert r.json() == {"success": True} and _was_reset(api, target) and api.me_status(caller) == 200
 
 
-def test_malformed_json_is_400_json_error(api: Api, make_user) -> None:
+MALFORMED = ("{", '{"userId": }', "NaN", '{"a": Infinity}', "\ufeff{}", "\xff")
+
+
+def test_malformed_json_is_400_json_error_up_to_7_5() -> None:
+    with start(Behaviour.for_profile("6"), NO_LIMIT) as server:
+        api = Api(server.url, server.store)
+        u = api.create_user(totp=True)
+        for raw in MALFORMED:
+            r = api.http.post(api.url + RESET, data=raw.encode("utf-8", "surrogateescape"),
+                              headers={**u.headers(u.code()), "content-type": "application/json"})
+            assert r.status_code == 400 and r.headers["content-type"] == "application/json", raw
+            body = r.json()
+            assert body["success"] is False and isinstance(body["error"], str) and "errorType" not in body
+        assert api.me_status(u) == 200
+
+
+@pytest.mark.parametrize("raw", MALFORMED)
+def test_malformed_json_is_a_self_reset_on_7_6_and_later(api: Api, make_user, raw: str) -> None:
+    """§9 7.6+: a body that is not JSON is read as {} (the srv fixture is profile 7)."""
     u = make_user(totp=True)
-    for raw in ("{", '{"userId": }', "NaN", '{"a": Infinity}', "\ufeff{}", "\xff"):
-        r = api.http.post(api.url + RESET, data=raw.encode("utf-8", "surrogateescape"),
-                          headers={**u.headers(u.code()), "content-type": "application/json"})
-        assert r.status_code == 400 and r.headers["content-type"] == "application/json", raw
-        body = r.json()
-        assert body["success"] is False and isinstance(body["error"], str) and "errorType" not in body
-    assert api.me_status(u) == 200
+    r = api.http.post(api.url + RESET, data=raw.encode("utf-8", "surrogateescape"),
+                      headers={**u.headers(u.code()), "content-type": "application/json"})
+    assert r.status_code == 200 and r.json() == {"success": True}, raw
+    assert api.me_status(u) == 401

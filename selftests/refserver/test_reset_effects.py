@@ -58,7 +58,7 @@ def test_self_reset_clears_own_keys_and_logs_out_the_calling_token(api: Api, mak
 
 
 def test_reset_also_drops_personal_access_tokens(api: Api, make_user) -> None:
-    caller, target = make_user("admin", totp=True), make_user(totp=True)
+    caller, target = make_user("admin", totp=True), make_user("admin", totp=True)  # PATs: admin by default
     pat = api.post("/api/v1/users.generatePersonalAccessToken", user=target, code=target.code(),
                    json={"tokenName": "t"}).json()["token"]
     assert api.post(RESET, user=caller, code=caller.code(), json={"username": target.username}).json()["success"]

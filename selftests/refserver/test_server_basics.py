@@ -35,19 +35,25 @@ def test_explicit_db_path_is_kept(tmp_path) -> None:
 
 
 def test_api_info_anonymous_strips_patch_and_admin_sees_full_info(api: Api) -> None:
-    r = api.get("/api/info")
-    assert r.json() == {"version": "7.4", "success": True}
+    r = api.get("/api/info")  # profile 7
+    assert r.json() == {"version": "7.10", "success": True}
     full = api.get("/api/info", user=api.admin).json()
-    assert full["success"] is True and full["info"]["version"] == "7.4.0"
+    assert full["success"] is True and full["info"]["version"] == "7.10.0"
 
 
-def test_unknown_route_and_wrong_method_are_404_json(api: Api) -> None:
-    for method, path in (("GET", "/api/v1/nope"), ("POST", "/api/v2/x"), ("GET", RESET), ("DELETE", RESET),
-                         ("PUT", RESET), ("POST", "/api/v1/me")):
+def test_unknown_route_is_404_json(api: Api) -> None:
+    for method, path in (("GET", "/api/v1/nope"), ("POST", "/api/v2/x")):
         r = api.call(method, path)
         assert r.status_code == 404, (method, path)
         assert r.headers["content-type"] == "application/json"
         assert r.json() == {"status": "error", "message": "API endpoint does not exist"}
+
+
+def test_wrong_method_is_plain_text_404_on_7_6_and_later(api: Api) -> None:
+    for method, path in (("GET", RESET), ("DELETE", RESET), ("PUT", RESET), ("POST", "/api/v1/me")):
+        r = api.call(method, path)
+        assert r.status_code == 404, (method, path)
+        assert r.headers["content-type"].startswith("text/plain") and r.text == "404 Not Found"
 
 
 def test_success_has_exact_body_content_type_and_cache_headers(api: Api, make_user) -> None:
@@ -76,7 +82,8 @@ def test_profile_6_unauthenticated_body_delay_and_405() -> None:
 
 def test_behaviour_defaults_and_profiles() -> None:
     b = Behaviour()
-    assert Behaviour.for_profile("7") == b
+    assert Behaviour.for_profile("8") == b and Behaviour.for_profile(8) == b
+    assert Behaviour.for_profile("7") != b and Behaviour.for_profile("7").server_version.startswith("7.")
     agreed = ("auth_checked_first unauthenticated_status unauthenticated_message unauthenticated_body_7x "
               "unauthenticated_delay wrong_method_status two_factor_checked accept_any_code totp_window "
               "accept_stale_codes remember_me_minutes backup_codes_single_use password_fallback_accepts_plain "

@@ -5,14 +5,14 @@ import json
 
 import pytest
 
-from .helpers import RESET, Api, totp_code
+from .helpers import RESET, Api, User, totp_code
 
 FORBIDDEN = {"success": False,
              "error": "User does not have the permissions required for this action [error-unauthorized]"}
 
 
 def test_login_by_username_email_and_user_key(api: Api, make_user) -> None:
-    u = make_user()
+    u = make_user(verified=False)  # no active e-mail 2FA: password alone logs in
     for body in ({"user": u.username, "password": u.password}, {"user": u.email.upper(), "password": u.password},
                  {"username": u.username.upper(), "password": u.password}, {"email": u.email, "password": u.password}):
         r = api.post("/api/v1/login", json=body)
@@ -44,9 +44,15 @@ def test_login_with_totp(api: Api, make_user) -> None:
     assert api.login(u.username, u.password, u.fallback()).status_code == 401  # no password fallback on login
 
 
-def test_login_never_asks_email_users_for_a_code(api: Api, make_user) -> None:
-    u = make_user()  # e-mail 2FA on
-    assert api.login(u.username, u.password).status_code == 200
+def test_login_asks_email_2fa_users_for_a_mailed_code(api: Api, make_user) -> None:
+    u = make_user()  # auto opt-in flag + verified address: e-mail 2FA active (§11.1)
+    r = api.login(u.username, u.password)
+    assert r.status_code == 401
+    assert r.json() == {"status": "error", "error": "totp-required", "message": "TOTP Required",
+                        "details": {"method": "email", "codeGenerated": True, "emailOrUsername": u.username,
+                                    "availableMethods": ["email"]}}
+    assert api.login(u.username, u.password, u.fallback()).json()["error"] == "totp-invalid"  # no fallback
+    assert api.login(u.username, u.password, api.last_code(u)).status_code == 200
 
 
 def test_ten_failures_block_the_user_for_five_minutes(api: Api, make_user) -> None:
@@ -153,7 +159,7 @@ def test_permissions_list_and_update_grant_the_reset(api: Api, make_user) -> Non
 
 def test_method_call_enable_totp_flow(api: Api, make_user) -> None:
     u = make_user()
-    other_session = api.login(u.username, u.password).json()["data"]["authToken"]
+    other_session = api.relogin(User(**{**u.__dict__})).token  # a second session (e-mailed code)
     res = api.method_call(u, "2fa:enable", [])
     assert res["msg"] == "result" and res["id"] == "1"
     secret = res["result"]["secret"]

@@ -143,7 +143,7 @@ def test_totp_method_setting_off_falls_through_to_email() -> None:
 
 
 def test_personal_access_token_with_bypass_skips_two_factor(api: Api, make_user) -> None:
-    u = make_user(totp=True)
+    u = make_user("admin", totp=True)  # create-personal-access-tokens: admin only by default (§11.2)
     r = api.post("/api/v1/users.generatePersonalAccessToken", user=u, code=u.code(),
                  json={"tokenName": "ci", "bypassTwoFactor": True})
     assert r.status_code == 200, r.text
