@@ -43,7 +43,7 @@ class Settings:
     declare_2fa_off: bool = False  # the user states 2FA is off on the target: TFA-* not judged, run may pass
     server_version: str | None = None  # overrides the version read from /api/info (selects the profile)
     quiet: bool = False
-    refserver_profile: str = "7"
+    refserver_profile: str = "8"
     refserver_mutant: str | None = None
     config_file: str | None = None  # the TOML file actually read, for the report
 
