@@ -27,7 +27,7 @@ def _toml(tmp_path: Path, text: str) -> str:
 def test_defaults_without_any_source(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no ./conformance.toml here
     s = load_settings({}, {})
-    assert (s.url, s.timeout, s.examples, s.verify_tls, s.refserver_profile) == (None, 10.0, 50, True, "7")
+    assert (s.url, s.timeout, s.examples, s.verify_tls, s.refserver_profile) == (None, 10.0, 50, True, "8")
     assert s.embedded and s.config_file is None
 
 
