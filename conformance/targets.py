@@ -44,23 +44,27 @@ class Target:
         return f"{kind} at {self.url}" + (f", version {self.server_version}" if self.server_version else "")
 
 
-def _behaviour(settings: Settings) -> Any:
+def _embedded_server_args(settings: Settings) -> dict[str, Any]:
+    """Behaviour (+ the settings a mutant needs to show its defect) of the embedded server."""
     from refserver.behaviour import Behaviour
 
     try:
         behaviour = Behaviour.for_profile(settings.refserver_profile)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    if settings.refserver_mutant:
-        from refserver.mutants import MUTANTS
+    if not settings.refserver_mutant:
+        return {"behaviour": behaviour}
+    from refserver.mutants import MUTANTS
 
-        mutant = MUTANTS.get(settings.refserver_mutant)
-        if mutant is None:
-            raise ConfigError(f"unknown refserver mutant {settings.refserver_mutant!r}; "
-                              f"known: {', '.join(sorted(MUTANTS))}")
-        # Apply only the mutant's flipped switch, so a mutant can be combined with a version profile.
-        behaviour = dataclasses.replace(behaviour, **mutant.flipped())
-    return behaviour
+    mutant = MUTANTS.get(settings.refserver_mutant)
+    if mutant is None:
+        raise ConfigError(f"unknown refserver mutant {settings.refserver_mutant!r}; "
+                          f"known: {', '.join(sorted(MUTANTS))}")
+    if not mutant.applies_to(settings.refserver_profile):
+        raise ConfigError(f"refserver mutant {mutant.name} does not apply to profile {settings.refserver_profile} "
+                          f"(only {', '.join(mutant.profiles)})")
+    # Only the mutant's flipped switch, so a mutant combines with a release profile.
+    return {"behaviour": dataclasses.replace(behaviour, **mutant.flipped()), "settings": dict(mutant.settings)}
 
 
 def start_embedded(settings: Settings) -> Target:
@@ -71,8 +75,8 @@ def start_embedded(settings: Settings) -> Target:
     admin_password = f"Adm-{secrets.token_urlsafe(18)}"
     register_secret(admin_password)
     server = serve_in_thread(admin_username=admin_user, admin_password=admin_password,
-                             admin_email=f"{admin_user}@example.com", behaviour=_behaviour(settings),
-                             host="127.0.0.1", port=0)
+                             admin_email=f"{admin_user}@example.com", host="127.0.0.1", port=0,
+                             **_embedded_server_args(settings))
     return Target(url=server.url, embedded=True, admin_user=admin_user, admin_password=admin_password,
                   allow_config_changes=True, allow_rate_limit_probe=True, server=server)
 

@@ -130,6 +130,12 @@ class Behaviour:
     empty_code_is_absent: bool = True
     # The password fallback accepts the SHA-256 hex of the password (mutant: it never matches).
     password_fallback_accepts_hash: bool = True
+    # Where the body schema exists (8.x), it runs before 2FA (mutant: after it).
+    body_schema_before_2fa: bool = True
+    # The body schema coerces scalars to strings (mutant: a non-string scalar is invalid-params).
+    body_scalars_coerced: bool = True
+    # Where the registration grace exists (8.6+), a fresh user without 2FA skips 2FA (mutant: asked anyway).
+    registration_grace_honoured: bool = True
 
     @classmethod
     def for_profile(cls, profile: str | int) -> Behaviour:

@@ -20,6 +20,8 @@ class Mutant:
     defect: str
     requirements: tuple[str, ...]
     profiles: tuple[str, ...] = tuple(PROFILES)
+    #: Settings the defect needs to be observable (OVERWRITE_SETTING_ style), e.g. no registration grace.
+    settings: tuple[tuple[str, str], ...] = ()
 
     def applies_to(self, profile: str | int) -> bool:
         """Whether this mutant's defect exists on that release line ("8", "7" or "6")."""
@@ -39,12 +41,16 @@ class Mutant:
 
 
 def _m(name: str, defect: str, requirements: tuple[str, ...], profiles: tuple[str, ...] = tuple(PROFILES),
-       **switch: object) -> Mutant:
+       settings: tuple[tuple[str, str], ...] = (), **switch: object) -> Mutant:
     if len(switch) != 1:  # one switch per mutant: a kill then says which rule the suite guards
         raise ValueError(f"mutant {name}: exactly one switch expected, got {sorted(switch)}")
     if set(switch) & {*RELEASE_SWITCHES, *SERVER_PARAMETERS}:  # a release fact is not a defect
         raise ValueError(f"mutant {name}: {sorted(switch)} is a release fact or server parameter")
-    return Mutant(name, Behaviour().replace(**switch), defect, requirements, profiles)
+    return Mutant(name, Behaviour().replace(**switch), defect, requirements, profiles, settings)
+
+
+#: The password fallback shows on 8.6+ only for users older than the registration grace: none, then.
+NO_GRACE = (("Accounts_TwoFactorAuthentication_RememberFor", "0"),)
 
 
 # Requirements listed are the ones the mutant's defect directly contradicts; other requirements may
@@ -87,7 +93,9 @@ _CATALOGUE: tuple[Mutant, ...] = (
     _m("backup_codes_reusable", "A TOTP backup code can be used again and again.",
        ("TFA-08",), backup_codes_single_use=False),
     _m("password_fallback_plain", "The password fallback also accepts the plain password, not only its SHA-256.",
-       ("TFA-09",), password_fallback_accepts_plain=True),
+       ("TFA-09",), settings=NO_GRACE, password_fallback_accepts_plain=True),
+    _m("grace_ignored", "A user created seconds ago without any 2FA method is still asked for a code (8.6+).",
+       ("TFA-11",), ("8",), registration_grace_honoured=False),
     _m("email_attempts_unlimited", "Wrong e-mailed codes never end in totp-max-attempts.",
        ("TFA-10",), email_attempts_limited=False),
     # -- finding the target -----------------------------------------------------------------------
@@ -127,7 +135,11 @@ _CATALOGUE: tuple[Mutant, ...] = (
     _m("empty_code_checked", "An empty x-2fa-code header is checked as a code (totp-invalid) instead of counting as absent.",
        ("TFA-04",), empty_code_is_absent=False),
     _m("password_hash_refused", "The password fallback refuses the SHA-256 hex of the password.",
-       ("TFA-09",), password_fallback_accepts_hash=False),
+       ("TFA-09",), settings=NO_GRACE, password_fallback_accepts_hash=False),
+    _m("body_checked_after_2fa", "The 8.x body schema runs after 2FA, so a bad body without a code gets totp-required.",
+       ("BODY-01",), ("8",), body_schema_before_2fa=False),
+    _m("scalars_not_coerced", "The 8.x body schema refuses a number or null as userId instead of coercing it to text.",
+       ("BODY-02",), ("8",), body_scalars_coerced=False),
     _m("no_self_reset", "An empty body is error-user-param-not-provided instead of a self-reset.",
        ("SELF-01",), self_reset_on_empty_body=False),
     _m("caller_logged_out", "Resetting another user also logs the caller out.",

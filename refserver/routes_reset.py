@@ -110,9 +110,9 @@ async def reset_e2e_key(request: Request) -> Response:
             reason = ("Error, too many requests. Please slow down. You must wait "
                       f"{verdict.wait_seconds} seconds before trying this endpoint again.")
             return err(ApiError("error-too-many-requests", reason, status=429))
-    if b.body_schema_checked:  # 8.x: the route's body schema, after the limiter and before 2FA (§10.1)
+    if b.body_schema_checked and b.body_schema_before_2fa:  # 8.x: after the limiter, before 2FA (§10.1)
         try:
-            params = check_object(body, TARGET_KEYS, TARGET_KEYS)
+            params = check_object(body, TARGET_KEYS, TARGET_KEYS, coerce=b.body_scalars_coerced)
         except ApiError as e:
             return err(e)
     if not b.two_factor_checked_first:  # mutant: the handler's checks answer before 2FA
@@ -130,6 +130,11 @@ async def reset_e2e_key(request: Request) -> Response:
             TwoFactor(st).check(caller.user, caller.token_row, code, request.headers.get("x-2fa-method", ""))
         except TwoFactorError as e:
             return err(ApiError(e.error_type, e.reason, e.details))
+    if b.body_schema_checked and not b.body_schema_before_2fa:  # mutant: the schema only after 2FA
+        try:
+            params = check_object(body, TARGET_KEYS, TARGET_KEYS, coerce=b.body_scalars_coerced)
+        except ApiError as e:
+            return err(e)
     try:
         _handle(st, caller, params)
     except ApiError as e:

@@ -40,7 +40,7 @@ def coerce_string(value: Any) -> str | None:
     return None
 
 
-def check_object(body: Body, allowed: tuple[str, ...], strings: tuple[str, ...]) -> dict[str, Any]:
+def check_object(body: Body, allowed: tuple[str, ...], strings: tuple[str, ...], coerce: bool = True) -> dict[str, Any]:
     """The body as an object with only `allowed` keys, `strings` coerced to strings, else invalid-params."""
     if body.kind == "other":  # not JSON at all: still read as {} on 8.x
         return {}
@@ -51,7 +51,7 @@ def check_object(body: Body, allowed: tuple[str, ...], strings: tuple[str, ...])
         raise invalid_params("must NOT have additional properties")
     for key in strings:
         if key in params:
-            text = coerce_string(params[key])
+            text = coerce_string(params[key]) if coerce else params[key] if isinstance(params[key], str) else None
             if text is None:
                 raise invalid_params("must be string")
             params[key] = text

@@ -119,7 +119,7 @@ class TwoFactor:
     # ---- checkCodeForUser ------------------------------------------------------------------
     def in_registration_grace(self, user: dict[str, Any]) -> bool:
         """8.6+ (§10.3): created less than RememberFor seconds ago and no 2FA method of its own."""
-        return (self.b.registration_grace and not self.available_methods(user)
+        return (self.b.registration_grace and self.b.registration_grace_honoured and not self.available_methods(user)
                 and time.time() - user["created_at"] < self.s.number(S + "RememberFor"))
 
     def check(self, user: dict[str, Any], token_row: dict[str, Any] | None, code: str, method: str,
