@@ -115,7 +115,8 @@ def example_toml() -> str:
         if o.flag:
             where += [f"rc-conformance {o.flag}" if RUN in o.opt.commands or CLEANUP in o.opt.commands else "",
                       f"pytest {o.pytest_flag}" if PYTEST in o.opt.commands else ""]
-        lines += ["", f"# {o.opt.help}", f"# ({'; '.join(w for w in where if w)})",
+        text = f"{o.flag} sets {o.name} to false: {o.opt.help}" if o.opt.invert else o.opt.help
+        lines += ["", f"# {text}", f"# ({'; '.join(w for w in where if w)})",
                   f"# {o.name} = {o.opt.example}"]
     return "\n".join(lines) + "\n"
 
