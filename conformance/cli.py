@@ -180,11 +180,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = hypothesis_storage()
     stdout = sys.stdout
     progress = Progress(stdout, quiet=settings.quiet, compact=not args.pytest_output)
-    if not settings.quiet:
-        print(first_line_of_run(settings), file=stdout, flush=True)
     captured = io.StringIO()
     plugins = [progress, Handoff(settings)]
     try:
+        if not settings.quiet:
+            print(first_line_of_run(settings), file=stdout, flush=True)
         if args.pytest_output:
             code = pytest.main(_pytest_args(True), plugins=plugins)
         else:
@@ -192,7 +192,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             # the Progress plugin writes to the real stdout instead.
             with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
                 code = pytest.main(_pytest_args(False), plugins=plugins)
-    except KeyboardInterrupt:  # landed outside pytest's own handling (start-up, the report itself)
+    except KeyboardInterrupt:  # landed outside pytest's own handling (start-up, configure, the report itself)
         code = pytest.ExitCode.INTERRUPTED
     report = progress.report
     if report is None and code == pytest.ExitCode.INTERRUPTED:

@@ -17,7 +17,7 @@ from .write import write_reports
 if TYPE_CHECKING:
     from ..config import Settings
 
-INTERRUPTED = "the run was interrupted before the suite started"
+INTERRUPTED = "the run was interrupted (Ctrl-C or SIGTERM) before the suite could judge and report"
 
 
 def run_info_for(settings: Settings, **extra: Any) -> RunInfo:

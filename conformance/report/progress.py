@@ -31,8 +31,7 @@ class Progress:
         self._collector: Any = None
         self._strict = False
         self._config: pytest.Config | None = None
-        self._last_error = ""
-        self._repeats = 0  # requirements that ended in the same error as the one printed before
+        self._errors_told: set[str] = set()  # error causes already printed
         self._selected: set[str] = set()
         self._told_target = False
 
@@ -84,11 +83,12 @@ class Progress:
             reason = tail if "::" in head else reason  # the nodeid is in the report; keep the line short
             detail = catalogue[rid].statement if status == "pass" or not reason else reason
             if status == "error":
-                # A broken setup errors every test the same way: say it once; the verdict line counts them all.
-                if reason == self._last_error:
-                    self._repeats += 1
+                # A broken setup errors every test the same way: say each cause once; the verdict line
+                # counts them all (and says the cause again on stderr).
+                cause = reason.removeprefix("setup: ")
+                if cause in self._errors_told:
                     continue
-                self._last_error = reason
+                self._errors_told.add(cause)
             self._line(first_line(f"{status.upper():<6} {rid:<10} {detail}", WIDTH))
 
     def _tell_target(self) -> None:
