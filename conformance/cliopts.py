@@ -21,7 +21,9 @@ class Parser(argparse.ArgumentParser):
 
 def _help(o: Option, with_env: bool = True) -> str:
     text = o.opt.help
-    if o.kind is bool and not o.opt.invert:
+    if o.opt.invert:
+        text += f" (env {o.env}=false)" if with_env and o.env else ""
+    elif o.kind is bool:
         text += f" (true/false in env {o.env})" if with_env and o.env else ""
     elif with_env and o.env:
         text += f" (env {o.env})"
