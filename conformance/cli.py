@@ -8,21 +8,23 @@ import io
 import os
 import random
 import re
+import signal
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 from urllib.parse import urlsplit
-
-import pytest
 
 import conformance
 
-from .cliopts import Parser, add_arguments, values
-from .config import RUN, Settings, load_settings
 from .errors import HarnessError
 from .redact import redact
-from .stash import SETTINGS_KEY
+
+if TYPE_CHECKING:
+    from .config import Settings
+
+# Everything heavier (pytest, yaml via the config) is imported inside main(), under its
+# KeyboardInterrupt handler: a Ctrl-C during start-up is then one line too, never a traceback.
 
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 EXIT_BY_VERDICT = {"pass": EXIT_PASS, "fail": EXIT_FAIL, "error": EXIT_ERROR}
@@ -59,6 +61,9 @@ Markdown report is appended to the job summary.
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .cliopts import Parser, add_arguments
+    from .config import RUN
+
     parser = Parser(prog="rc-conformance", description=(
         "Contract conformance suite for Rocket.Chat's POST /api/v1/users.resetE2EKey. "
         "Exit codes: 0 conformant, 1 non-conformant, 2 could not judge."))
@@ -107,18 +112,10 @@ def _pytest_args(pytest_output: bool) -> list[str]:
     return out
 
 
-class Handoff:
-    """Hands the CLI's Settings to the plugin (passed to `pytest.main(plugins=[...])`): no flag re-serialising."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_configure(self, config: pytest.Config) -> None:
-        config.stash[SETTINGS_KEY] = self.settings
-
-
 def _settings(args: argparse.Namespace) -> Settings:
+    from .cliopts import values
+    from .config import load_settings
+
     settings = load_settings(values(args))
     report_dir = settings.report_dir or str(Path("reports") / target_slug(
         settings.url, settings.refserver_mutant, settings.refserver_profile))
@@ -167,8 +164,10 @@ def hypothesis_storage() -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import pytest
+
     from .expectations import load_expectations
-    from .report.ci import append_step_summary, write_interrupted_report
+    from .report.ci import Handoff, append_step_summary, write_interrupted_report
     from .report.progress import Progress
     from .report.render import summary_line
 
@@ -228,9 +227,24 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def _interrupted_early(args: argparse.Namespace | None) -> int:
+    """Ctrl-C before pytest started (imports, configuration): still a report, when the settings allow one."""
+    if args is None or args.command != "run":
+        return _fail("interrupted (before the run started: no report written)")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the report takes milliseconds: let it finish
     try:
+        from .report.ci import INTERRUPTED, write_interrupted_report
+
+        _, paths = write_interrupted_report(_settings(args))
+    except (HarnessError, OSError, KeyboardInterrupt):
+        return _fail("interrupted (before the run started: no report written)")
+    return _fail(f"could not judge: {INTERRUPTED} — reports: {', '.join(str(p) for p in paths)}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = None
+    try:
+        args = _parser().parse_args(argv)
         if args.command == "run":
             return cmd_run(args)
         if args.command == "cleanup":
@@ -241,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_mutants(args)
         return cmd_compare(args)
     except KeyboardInterrupt:
-        return _fail("interrupted (before the run started: no report written)")
+        return _interrupted_early(args)
     except BrokenPipeError:  # stdout closed early (`| head`): nothing left to tell anyone
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_ERROR

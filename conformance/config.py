@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from .catalogue import by_id
 from .errors import ConfigError
 from .redact import MASK, register_secret
 from .releases import PROFILES
@@ -307,6 +306,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError(f"refserver profile must be one of {', '.join(PROFILES)}, got {s.refserver_profile!r}")
     if s.ca_bundle and not Path(s.ca_bundle).is_file():
         raise ConfigError(f"CA bundle {s.ca_bundle} does not exist")
+    from .catalogue import by_id  # yaml: imported only when validating, so `--help` and start-up stay light
+
     known = by_id()
     unknown = [r for r in s.requirements if r not in known]
     if unknown:

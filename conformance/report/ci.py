@@ -1,4 +1,4 @@
-"""CI glue for `rc-conformance run`: the GitHub job summary, and a report even when Ctrl-C beat pytest to it."""
+"""Glue of `rc-conformance run`: settings handed to the plugin, the GitHub job summary, a report whatever Ctrl-C hit."""
 from __future__ import annotations
 
 import os
@@ -7,15 +7,29 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+import pytest
+
 from .. import __version__
 from ..catalogue import load_catalogue
 from ..redact import redact
 from ..results import RunInfo
+from ..stash import SETTINGS_KEY
 from .build import build_report
 from .write import write_reports
 
 if TYPE_CHECKING:
     from ..config import Settings
+
+class Handoff:
+    """Hands the CLI's Settings to the plugin (passed to `pytest.main(plugins=[...])`): no flag re-serialising."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[SETTINGS_KEY] = self.settings
+
 
 INTERRUPTED = "the run was interrupted (Ctrl-C or SIGTERM) before the suite could judge and report"
 

@@ -66,13 +66,13 @@ def test_a_setup_error_is_printed_once(tmp_path):
 INTERRUPT = """
 import sys
 from conformance import cli
-from conformance.report import progress
+from conformance.report import ci, progress
 
 def boom(*args, **kwargs):
     raise KeyboardInterrupt
 
 if sys.argv[1] == "configure":      # before pytest's session exists: the CLI writes the report
-    cli.Handoff.pytest_configure = boom
+    ci.Handoff.pytest_configure = boom
 else:                               # during collection: the plugin writes it
     progress.Progress.pytest_collection_finish = boom
 sys.exit(cli.main(["run", "--requirement", "AUTH-01", "--report-dir", "out", "--junit", "j.xml"]))
