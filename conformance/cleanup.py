@@ -8,9 +8,10 @@ import threading
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterator, TextIO
 
-from .cliopts import add_connection_options
+from .cliopts import add_arguments, values
+from .config import CLEANUP
 from .errors import HarnessError, ProvisioningError
-from .redact import redact, register_secret
+from .redact import redact
 from .state import PREFIX_RE, RunState, records_for, state_dir
 
 if TYPE_CHECKING:  # provisioning imports this module (signals_deferred): import it lazily here
@@ -180,12 +181,7 @@ def cmd_cleanup(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from .targets import probe_info
 
     out = out or sys.stdout
-    for secret in (args.admin_password, args.admin_totp_secret):
-        register_secret(secret)
-    settings = load_settings({"url": args.url, "admin_user": args.admin_user, "admin_password": args.admin_password,
-                              "admin_totp_secret": args.admin_totp_secret, "ca_bundle": args.ca_bundle,
-                              "timeout": args.timeout, "verify_tls": False if args.insecure else None},
-                             config_path=args.config)
+    settings = load_settings(values(args))
     if settings.url is None:
         raise HarnessError("cleanup needs --url (or RCC_URL): the embedded server leaves nothing behind")
     records, problems = records_for(settings.url, args.state_dir)
@@ -222,9 +218,10 @@ def cmd_cleanup(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 def add_parser(sub: Any) -> None:
     """The `cleanup` subcommand's options (called by conformance.cli)."""
-    p = sub.add_parser("cleanup", help="delete users and undo permission changes that crashed runs left behind")
-    p.add_argument("--url", help="base URL of the server the crashed run targeted (env RCC_URL)")
-    add_connection_options(p)
+    p = sub.add_parser("cleanup", help="delete users and undo permission changes that crashed runs left behind",
+                       description="Delete the users and undo the permission changes that crashed runs left on "
+                                   "--url, as recorded in their crash records. Exit 0 done, 2 problems left.")
+    add_arguments(p, CLEANUP)  # the connection options of the table in conformance/config.py
     p.add_argument("--state-dir", help="folder of crash records (default $RCC_STATE_DIR or "
                                        "$XDG_STATE_HOME/rc-conformance)")
     p.add_argument("--prefix", action="append", default=[], metavar="rcc-XXXXXXXX-",

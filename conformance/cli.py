@@ -3,20 +3,28 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import io
 import os
+import random
 import re
+import signal
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 from urllib.parse import urlsplit
 
 import conformance
 
-from .cliopts import add_connection_options
 from .errors import HarnessError
-from .redact import redact, register_secret
+from .redact import redact
+
+if TYPE_CHECKING:
+    from .config import Settings
+
+# Everything heavier (pytest, yaml via the config) is imported inside main(), under its
+# KeyboardInterrupt handler: a Ctrl-C during start-up is then one line too, never a traceback.
 
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 EXIT_BY_VERDICT = {"pass": EXIT_PASS, "fail": EXIT_FAIL, "error": EXIT_ERROR}
@@ -31,46 +39,42 @@ TESTS_DIR = Path(conformance.__file__).resolve().parent.parent / "tests"
 SUITE_PYTEST_ARGS = ("--disable-plugin-autoload", "-p", "schemathesis.pytest.plugin", "-p", "no:cacheprovider",
                      "-p", "no:unraisableexception")
 
-#: CLI option → (Settings field, pytest option of conformance.plugin). Only given options are passed
-#: on, so the config file and RCC_* variables still apply underneath them.
-_VALUE_OPTIONS = {
-    "url": "--target-url", "admin_user": "--admin-user", "admin_password": "--admin-password",
-    "admin_totp_secret": "--admin-totp-secret", "config": "--config", "ca_bundle": "--ca-bundle",
-    "timeout": "--timeout", "deadline": "--deadline", "examples": "--examples", "seed": "--seed",
-    "expectations": "--expectations", "refserver_profile": "--refserver-profile",
-    "refserver_mutant": "--refserver-mutant",
-}
-_FLAG_OPTIONS = {"strict": "--strict", "allow_config_changes": "--allow-config-changes",
-                 "allow_rate_limit_probe": "--allow-rate-limit-probe", "insecure": "--insecure"}
+_RUN_EPILOG = """\
+examples:
+  rc-conformance run                                    # the embedded reference server (proves the suite only)
+  RCC_ADMIN_USER_ID=… RCC_ADMIN_TOKEN=… rc-conformance run --url https://chat.example.com
+  rc-conformance run --url https://chat.example.com --requirement TFA-01 --seed 42 --junit junit.xml
+  rc-conformance run --refserver-profile 6 --examples 20
+
+exit codes:
+  0  conformant: every judged requirement passed (or is a listed deviation / SHOULD warning)
+  1  non-conformant: a MUST requirement failed (a SHOULD one too with --strict)
+  2  could not judge: bad option or configuration, unreachable server, TLS or credential
+     problems, setup error, interrupted run (one line on stderr says why)
+
+Every option can also be set by its RCC_* environment variable (shown with each option) or
+in conformance.toml (see conformance.example.toml). Secrets (RCC_ADMIN_PASSWORD,
+RCC_ADMIN_TOTP_SECRET, RCC_ADMIN_TOKEN) belong in the environment. Reports: report.json,
+report.md, report.html and junit.xml in --report-dir; with GITHUB_STEP_SUMMARY set, the
+Markdown report is appended to the job summary.
+"""
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rc-conformance", description=(
+    from .cliopts import Parser, add_arguments
+    from .config import RUN
+
+    parser = Parser(prog="rc-conformance", description=(
         "Contract conformance suite for Rocket.Chat's POST /api/v1/users.resetE2EKey. "
         "Exit codes: 0 conformant, 1 non-conformant, 2 could not judge."))
     parser.add_argument("--version", action="version", version=f"%(prog)s {conformance.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run the suite against a server (default: the embedded reference server)")
-    run.add_argument("--url", help="base URL of the Rocket.Chat server (omit: embedded reference server)")
-    add_connection_options(run)
-    run.add_argument("--report-dir", help="where to write the reports (default reports/<target-slug>/)")
-    run.add_argument("--examples", type=int, help="generated cases per property test (default 50)")
-    run.add_argument("--seed", type=int, help="seed for generated tests, to reproduce a run")
-    run.add_argument("--expectations", metavar="FILE", help="known deviations file (.toml or .yaml)")
-    run.add_argument("--strict", action="store_true", default=None, help="SHOULD failures fail the run")
-    run.add_argument("--allow-config-changes", action="store_true", default=None,
-                     help="allow tests that change server settings/permissions (restored afterwards)")
-    run.add_argument("--allow-rate-limit-probe", action="store_true", default=None,
-                     help="allow RATE-01, which uses up the caller's rate-limit window")
-    run.add_argument("--requirement", action="append", metavar="ID", default=[],
-                     help="run only this requirement (repeatable)")
-    run.add_argument("--refserver-profile", choices=("7", "6"),
-                     help="embedded target only: behave like Rocket.Chat 7.x (default) or <= 6.x")
-    run.add_argument("--refserver-mutant", metavar="NAME",
-                     help="embedded target only: run against this deliberately broken variant (names in refserver/mutants.py)")
-    run.add_argument("--quiet", action="store_true", help="print only the verdict line")
-    run.add_argument("--deadline", type=float, help="overall time budget of the run in seconds (env RCC_DEADLINE)")
+    run = sub.add_parser("run", help="run the suite against a server (default: the embedded reference server)",
+                         description="Run the conformance suite against --url (or, without one, against the "
+                                     "embedded reference server) and write the reports.",
+                         epilog=_RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(run, RUN)
     run.add_argument("--pytest-output", action="store_true",
                      help="show pytest's own output (tracebacks) instead of one line per requirement")
 
@@ -101,35 +105,38 @@ def _fail(message: str) -> int:
     return EXIT_ERROR
 
 
-def _pytest_args(args: argparse.Namespace, report_dir: str) -> list[str]:
-    out = [str(TESTS_DIR), *SUITE_PYTEST_ARGS, "--report-dir", report_dir]
-    if not args.pytest_output:
+def _pytest_args(pytest_output: bool) -> list[str]:
+    out = [str(TESTS_DIR), *SUITE_PYTEST_ARGS]
+    if not pytest_output:
         out += ["-qq", "--tb=no", "-rN", "--no-header", "--no-summary", "-o", "console_output_style=classic"]
-    for name, option in _VALUE_OPTIONS.items():
-        value = getattr(args, name)
-        if value is not None:
-            out += [option, str(value)]
-    for name, option in _FLAG_OPTIONS.items():
-        if getattr(args, name):
-            out.append(option)
-    for rid in args.requirement:
-        out += ["--requirement", rid]
     return out
 
 
-def _settings(args: argparse.Namespace) -> Any:
+def _settings(args: argparse.Namespace) -> Settings:
+    from .cliopts import values
     from .config import load_settings
 
-    cli = {"url": args.url, "admin_user": args.admin_user, "admin_password": args.admin_password,
-           "admin_totp_secret": args.admin_totp_secret, "ca_bundle": args.ca_bundle, "timeout": args.timeout,
-           "deadline": args.deadline, "examples": args.examples, "seed": args.seed, "report_dir": args.report_dir,
-           "expectations": args.expectations, "strict": args.strict,
-           "allow_config_changes": args.allow_config_changes,
-           "allow_rate_limit_probe": args.allow_rate_limit_probe,
-           "verify_tls": False if args.insecure else None, "requirements": tuple(args.requirement),
-           "quiet": args.quiet or None, "refserver_profile": args.refserver_profile,
-           "refserver_mutant": args.refserver_mutant}
-    return load_settings(cli, config_path=args.config)
+    settings = load_settings(values(args))
+    report_dir = settings.report_dir or str(Path("reports") / target_slug(
+        settings.url, settings.refserver_mutant, settings.refserver_profile))
+    # A seed chosen now can be printed on the first line, and reproduces the run.
+    seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(2**32)
+    return dataclasses.replace(settings, report_dir=report_dir, seed=seed)
+
+
+def first_line_of_run(settings: Settings) -> str:
+    """What the run is about to check, printed before anything slow starts."""
+    if settings.embedded:
+        what = "the embedded reference server (NOT Rocket.Chat)"
+        if settings.refserver_mutant:
+            what += f" as mutant {settings.refserver_mutant}"
+        profile = f"profile {settings.refserver_profile}.x"
+    else:
+        what = settings.url or ""
+        profile = (f"profile of version {settings.server_version} (--server-version)" if settings.server_version
+                   else "profile from the server's version (GET /api/info)")
+    return redact(f"rc-conformance: checking {what} — seed {settings.seed}, {profile}, "
+                  f"reports in {settings.report_dir}")
 
 
 def _why_error(report: dict[str, Any]) -> str:
@@ -160,37 +167,42 @@ def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
     from .expectations import load_expectations
+    from .report.ci import Handoff, append_step_summary, write_interrupted_report
     from .report.progress import Progress
     from .report.render import summary_line
 
-    for secret in (args.admin_password, args.admin_totp_secret):
-        register_secret(secret)
     try:  # judge the configuration before pytest starts, so a mistake is one line, not a traceback
         settings = _settings(args)
         load_expectations(settings.expectations)
     except HarnessError as exc:
         return _fail(f"configuration error: {exc}")
     os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = hypothesis_storage()
-    report_dir = settings.report_dir or str(Path("reports") / target_slug(
-        settings.url, settings.refserver_mutant, settings.refserver_profile))
     stdout = sys.stdout
-    progress = Progress(stdout, quiet=bool(settings.quiet), compact=not args.pytest_output)
+    progress = Progress(stdout, quiet=settings.quiet, compact=not args.pytest_output)
     captured = io.StringIO()
-    pytest_args = _pytest_args(args, report_dir)
-    if args.pytest_output:
-        code = pytest.main(pytest_args, plugins=[progress])
-    else:
-        # pytest's own output (usage errors, INTERNALERROR tracebacks) is kept out of the terminal;
-        # the Progress plugin writes to the real stdout instead.
-        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
-            code = pytest.main(pytest_args, plugins=[progress])
+    plugins = [progress, Handoff(settings)]
+    try:
+        if not settings.quiet:
+            print(first_line_of_run(settings), file=stdout, flush=True)
+        if args.pytest_output:
+            code = pytest.main(_pytest_args(True), plugins=plugins)
+        else:
+            # pytest's own output (usage errors, INTERNALERROR tracebacks) is kept out of the terminal;
+            # the Progress plugin writes to the real stdout instead.
+            with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+                code = pytest.main(_pytest_args(False), plugins=plugins)
+    except KeyboardInterrupt:  # landed outside pytest's own handling (start-up, configure, the report itself)
+        code = pytest.ExitCode.INTERRUPTED
     report = progress.report
+    if report is None and code == pytest.ExitCode.INTERRUPTED:
+        report, progress.paths = write_interrupted_report(settings)
     if report is None:
         lines = [ln for ln in captured.getvalue().splitlines() if ln.strip()]
         detail = progress.internal_error or (lines[-1].strip() if lines else f"pytest exited with code {int(code)}")
         return _fail(f"could not judge: {detail}")
     if not args.pytest_output:  # with pytest's output, the collector has printed it already
         print(summary_line(report, progress.paths), file=stdout)
+    append_step_summary(progress.paths)
     if progress.write_error:
         return _fail(progress.write_error)
     verdict = report["verdict"]
@@ -215,9 +227,24 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def _interrupted_early(args: argparse.Namespace | None) -> int:
+    """Ctrl-C before pytest started (imports, configuration): still a report, when the settings allow one."""
+    if args is None or args.command != "run":
+        return _fail("interrupted (before the run started: no report written)")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the report takes milliseconds: let it finish
     try:
+        from .report.ci import INTERRUPTED, write_interrupted_report
+
+        _, paths = write_interrupted_report(_settings(args))
+    except (HarnessError, OSError, KeyboardInterrupt):
+        return _fail("interrupted (before the run started: no report written)")
+    return _fail(f"could not judge: {INTERRUPTED} — reports: {', '.join(str(p) for p in paths)}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = None
+    try:
+        args = _parser().parse_args(argv)
         if args.command == "run":
             return cmd_run(args)
         if args.command == "cleanup":
@@ -228,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_mutants(args)
         return cmd_compare(args)
     except KeyboardInterrupt:
-        return _fail("interrupted")
+        return _interrupted_early(args)
     except BrokenPipeError:  # stdout closed early (`| head`): nothing left to tell anyone
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_ERROR

@@ -12,7 +12,7 @@ import pytest
 
 from . import __version__, evidence
 from .catalogue import load_catalogue
-from .cleanup import interrupted
+from .cleanup import interrupted, signals_deferred
 from .errors import HarnessError
 from .expectations import NONE, Expectations, load_expectations
 from .paths import SPEC_PATH
@@ -225,17 +225,40 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if collector is None or config.option.collectonly:  # nothing ran: there is no verdict to give
         return
     settings = config.stash.get(SETTINGS_KEY, None)
-    run = _finalize_run(config, collector, exitstatus)
-    report = build_report(run, collector.results, load_catalogue(), collector.expectations,
-                          run.strict, date.today(), selected=getattr(settings, "requirements", ()))
-    collector.report = report
-    config.stash[REPORT_KEY] = report
-    report_dir = getattr(settings, "report_dir", None)
-    if report_dir:
-        try:
-            collector.paths = write_reports(report, report_dir)
-        except OSError as exc:
-            collector.write_error = redact(f"cannot write reports to {report_dir}: {exc.strerror or exc}")
+    # An impatient Ctrl-C must not cut the report short: it is the one thing that says what happened.
+    with signals_deferred(reraise=False):
+        run = _finalize_run(config, collector, exitstatus)
+        report = build_report(run, collector.results, load_catalogue(), collector.expectations,
+                              run.strict, date.today(), selected=getattr(settings, "requirements", ()))
+        collector.report = report
+        config.stash[REPORT_KEY] = report
+        report_dir = getattr(settings, "report_dir", None)
+        junit = getattr(settings, "junit", None)
+        if report_dir or junit:
+            try:
+                collector.paths = write_reports(report, report_dir, junit=junit)
+            except OSError as exc:
+                collector.write_error = redact(f"cannot write reports to {report_dir or junit}: "
+                                               f"{exc.strerror or exc}")
+    session.exitstatus = exit_status(int(exitstatus), report, collector.results)
+
+
+def exit_status(pytest_status: int, report: dict[str, Any], results: list[TestResult]) -> int:
+    """pytest's exit status made to agree with the verdict: 0 pass, 1 fail or could not judge.
+
+    A failed test whose requirements all ended in warn (a SHOULD failure without --rcc-strict) or in
+    xfail (a listed deviation) fails pytest but not the run. A test naming no requirement (a selftest
+    in the project's own run) is never excused. Interrupts, usage errors and empty selections keep
+    pytest's own code.
+    """
+    if pytest_status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        return pytest_status
+    if report["verdict"] != "pass":
+        return pytest.ExitCode.TESTS_FAILED
+    excused = {r["id"] for r in report["requirements"] if r["status"] in ("warn", "xfail")}
+    unexcused = [t for t in results if t.outcome in ("failed", "error")
+                 and not (t.requirement_ids and set(t.requirement_ids) <= excused)]
+    return pytest.ExitCode.TESTS_FAILED if unexcused else pytest.ExitCode.OK
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -43,9 +43,14 @@ def load_report(path: str | Path) -> dict[str, Any]:
 
 
 def column_label(report: dict[str, Any]) -> str:
+    """Target + version + release profile: `chat.example.com 8.0.1 (8.x)`, `embedded 7.x`, `embedded 6.x mutant X`."""
     t = report["target"]
-    host = "embedded" if t["embedded"] else (urlsplit(t["url"]).netloc.rsplit("@", 1)[-1] or t["url"])
-    return f"{host} {t['server_version'] or '(version unknown)'}"
+    profile = f"{t['profile']}.x" if t.get("profile") else ""
+    if t["embedded"]:
+        parts = ["embedded", profile or "(profile unknown)"] + ([f"mutant {t['mutant']}"] if t.get("mutant") else [])
+        return " ".join(parts)
+    host = urlsplit(t["url"]).netloc.rsplit("@", 1)[-1] or t["url"]
+    return f"{host} {t['server_version'] or '(version unknown)'}" + (f" ({profile})" if profile else "")
 
 
 def build_matrix(reports: Sequence[dict[str, Any]], labels: Sequence[str] | None = None) -> dict[str, Any]:
@@ -53,14 +58,19 @@ def build_matrix(reports: Sequence[dict[str, Any]], labels: Sequence[str] | None
     if labels is not None and len(labels) != len(reports):
         raise ConfigError(f"{len(labels)} label(s) given for {len(reports)} report(s)")
     names = list(labels) if labels else [column_label(r) for r in reports]
+    if not labels:  # two reports of the same target/version/profile: the seed, then the order, tells them apart
+        twins = {n for n in names if names.count(n) > 1}
+        names = [f"{n} seed {r['seed']}" if n in twins and r.get("seed") is not None else n
+                 for n, r in zip(names, reports)]
     seen: dict[str, int] = {}
-    for i, name in enumerate(names):  # two reports of the same server/version stay distinguishable
+    for i, name in enumerate(names):
         seen[name] = seen.get(name, 0) + 1
         if seen[name] > 1:
             names[i] = f"{name} #{seen[name]}"
     columns = [{
         "label": name, "url": r["target"]["url"], "embedded": r["target"]["embedded"],
         "server_version": r["target"]["server_version"], "verdict": r["verdict"], "strict": r["strict"],
+        "profile": r["target"].get("profile"), "mutant": r["target"].get("mutant"),
         "suite_version": r["suite_version"], "spec_sha256": r["spec_sha256"], "finished": r["finished"],
         "statuses": r["summary"]["statuses"],
     } for name, r in zip(names, reports)]

@@ -1,7 +1,7 @@
 """Mutation testing of the suite: run it against the faithful reference server and every mutant, in parallel.
 
-Each run is the real suite in its own pytest process (`--refserver-mutant NAME --strict`), so one
-mutant's crash or stray state cannot leak into another's. `--strict` is deliberate: a SHOULD
+Each run is the real suite in its own pytest process (`--rcc-refserver-mutant NAME --rcc-strict`), so one
+mutant's crash or stray state cannot leak into another's. `--rcc-strict` is deliberate: a SHOULD
 requirement then ends in *fail* rather than *warn*, so "killed" always means "its tests failed".
 A mutant is KILLED when every requirement it names ends in *fail*; *error* (the harness could not
 judge) never counts. The property tests (SCHEMA-*) are the costly part: a mutant that names no
@@ -85,7 +85,7 @@ def mutant_catalogue() -> dict[str, Any]:
 def plan(names: Sequence[str] = (), all_tests: bool = False, focused: bool = False) -> list[Run]:
     """The faithful run first, then the selected mutants (all when `names` is empty), catalogue order.
 
-    `focused`: each mutant runs only its named requirements' tests (`--requirement`), which proves the
+    `focused`: each mutant runs only its named requirements' tests (`--rcc-requirement`), which proves the
     kill but leaves the other cells *skip*; the faithful run is always the whole suite.
     """
     catalogue = mutant_catalogue()
@@ -108,15 +108,15 @@ def _jsonable(value: Any) -> Any:
 
 def pytest_command(run: Run, report_dir: Path, examples: int, seed: int) -> list[str]:
     cmd = [sys.executable, "-m", "pytest", str(TESTS_DIR), *SUITE_PYTEST_ARGS, "-q", "--tb=no",
-           "--no-header", "-o", "console_output_style=classic", "--strict",
-           "--report-dir", str(report_dir), "--examples", str(examples), "--seed", str(seed)]
+           "--no-header", "-o", "console_output_style=classic", "--rcc-strict",
+           "--rcc-report-dir", str(report_dir), "--rcc-examples", str(examples), "--rcc-seed", str(seed)]
     if run.mutant:
-        cmd += ["--refserver-mutant", run.mutant]
+        cmd += ["--rcc-refserver-mutant", run.mutant]
     if not run.properties:
         cmd += ["--ignore", str(PROPERTY_TESTS)]
     if run.focused:
         for rid in run.intended:
-            cmd += ["--requirement", rid]
+            cmd += ["--rcc-requirement", rid]
     return cmd
 
 

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
+import random
 import sys
 import time
 from datetime import datetime, timezone
@@ -10,16 +12,16 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from . import __version__
 from .actors import Actor
 from .catalogue import by_id
 from .cleanup import install_interrupt_handlers, raise_if_interrupted, restore_handlers
 from .client import Client
+from .cliopts import add_pytest_options, values
 from .config import Settings, load_settings
 from .errors import ConfigError, HarnessError, ProvisioningError
 from .provisioning import Provisioner
 from .redact import redact
-from .results import RunInfo
+from .report.ci import run_info_for
 from .state import RunState
 from .stash import CLIENT_KEY, PROVISIONER_KEY, RUN_KEY, SETTINGS_KEY, TARGET_KEY
 from .targets import Target, open_target, stop
@@ -31,60 +33,37 @@ TWO_FACTOR_SETTING = "Accounts_TwoFactorAuthentication_Enabled"
 GRACE_SETTING = "Accounts_TwoFactorAuthentication_RememberFor"
 DEFAULT_GRACE_S = 1800
 DECLARED_2FA_OFF = "--declare-2fa-off / RCC_DECLARE_2FA_OFF"
-# (option, dest, Settings field, kwargs); "strict" reuses pytest's own --strict flag (pytest >= 9 owns it).
-_OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    ("--target-url", "url", {"metavar": "URL", "help": "Rocket.Chat base URL (default: embedded reference server)"}),
-    ("--admin-user", "admin_user", {"metavar": "NAME", "help": "admin username on the target (env RCC_ADMIN_USER)"}),
-    ("--admin-password", "admin_password", {"metavar": "PW", "help": "prefer env RCC_ADMIN_PASSWORD: command lines are visible to other users"}),
-    ("--admin-totp-secret", "admin_totp_secret", {"metavar": "B32", "help": "prefer env RCC_ADMIN_TOTP_SECRET"}),
-    ("--ca-bundle", "ca_bundle", {"metavar": "PATH", "help": "CA bundle to verify the target's TLS certificate"}),
-    ("--insecure", "insecure", {"action": "store_true", "default": None, "help": "do not verify TLS certificates"}),
-    ("--timeout", "timeout", {"metavar": "S", "help": "per-request timeout in seconds (default 10)"}),
-    ("--deadline", "deadline", {"metavar": "S", "help": "overall time budget of the run in seconds"}),
-    ("--allow-config-changes", "allow_config_changes", {"action": "store_true", "default": None,
-                                                        "help": "allow temporary permission changes (always on for the embedded server)"}),
-    ("--allow-rate-limit-probe", "allow_rate_limit_probe", {"action": "store_true", "default": None,
-                                                            "help": "allow RATE-01 to exhaust the rate-limit window"}),
-    ("--examples", "examples", {"metavar": "N", "help": "property-test examples (default 50)"}),
-    ("--seed", "seed", {"metavar": "N", "help": "property-test seed"}),
-    ("--report-dir", "report_dir", {"metavar": "DIR", "help": "write report.json/.md/.html and junit.xml here"}),
-    ("--expectations", "expectations", {"metavar": "PATH", "help": "known deviations (xfail) file"}),
-    ("--requirement", "requirements", {"action": "append", "metavar": "ID", "default": None,
-                                       "help": "run only tests verifying this requirement ID (repeatable)"}),
-    ("--refserver-profile", "refserver_profile", {"metavar": "7|6", "help": "release profile of the embedded server"}),
-    ("--refserver-mutant", "refserver_mutant", {"metavar": "NAME", "help": "run the embedded server as this mutant"}),
-)
+MARKER = "requirement(*ids): the catalogue requirement IDs (openapi/requirements.yaml) this test verifies"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("rc-conformance", "Rocket.Chat users.resetE2EKey conformance")
-    group.addoption("--config", dest="rcc_config", metavar="PATH",
-                    help="conformance TOML file (default ./conformance.toml)")
-    for flag, name, kwargs in _OPTIONS:
-        group.addoption(flag, dest=f"rcc_{name}", **kwargs)
+    # Every option comes from the table in conformance/config.py, prefixed --rcc- (pytest-timeout owns
+    # --timeout, pytest 9 owns --strict).
+    add_pytest_options(parser.getgroup("rc-conformance", "Rocket.Chat users.resetE2EKey conformance"))
 
 
 def _cli(config: pytest.Config) -> dict[str, Any]:
-    cli = {name: config.getoption(f"rcc_{name}") for _, name, _ in _OPTIONS if name != "insecure"}
-    cli["verify_tls"] = False if config.getoption("rcc_insecure") else None
-    cli["strict"] = True if config.getoption("strict", default=False) else None
-    return cli
+    return values(config.option, prefix="rcc_")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    try:
-        settings = load_settings(_cli(config), config_path=config.getoption("rcc_config"))
-    except ConfigError as exc:
-        raise pytest.UsageError(f"conformance configuration: {exc}") from None
+    config.addinivalue_line("markers", MARKER)
+    settings = config.stash.get(SETTINGS_KEY, None)  # handed over by `rc-conformance run` (cli.Handoff)
+    if settings is None:
+        try:
+            settings = load_settings(_cli(config))
+        except ConfigError as exc:
+            raise pytest.UsageError(f"conformance configuration: {exc}") from None
+    if settings.seed is None:  # a seed in every report, so any run can be replayed
+        settings = dataclasses.replace(settings, seed=random.SystemRandom().randrange(2**32))
     config.stash[SETTINGS_KEY] = settings
     from .spec import spec_sha256
 
-    config.stash[RUN_KEY] = RunInfo(
-        target_url=settings.url or "embedded reference server", embedded=settings.embedded, server_version=None,
-        suite_version=__version__, spec_sha256=spec_sha256(), seed=settings.seed,
-        started=datetime.now(timezone.utc).isoformat(timespec="seconds"), strict=settings.strict)
+    run = run_info_for(settings)
+    run.spec_sha256 = spec_sha256()
+    config.stash[RUN_KEY] = run
     if settings.declare_2fa_off:
-        config.stash[RUN_KEY].notices.append(
+        run.notices.append(
             f"2FA declared off by the user ({DECLARED_2FA_OFF}): the TFA-* requirements were NOT judged, "
             f"and this verdict says nothing about the endpoint's second factor")
     config._rcc_started = time.monotonic()  # type: ignore[attr-defined]
@@ -212,9 +191,8 @@ def target(pytestconfig: pytest.Config, rcc_settings: Settings) -> Iterator[Targ
     client.deadline = None if left is None else time.monotonic() + left
     client.notify = lambda line: notify(pytestconfig, line)
     run.target_url, run.embedded, run.server_version = tgt.url, tgt.embedded, tgt.server_version
-    run.probe["release_profile"] = tgt.release.profile
-    if tgt.release.note:
-        run.notices.append(tgt.release.note)
+    if not tgt.embedded:  # the embedded server's profile is the one it was started with
+        run.profile, run.profile_note = tgt.release.profile, tgt.release.note
     try:
         yield tgt
     finally:

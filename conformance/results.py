@@ -52,4 +52,11 @@ class RunInfo:
     properties: PropertyStats = field(default_factory=PropertyStats)
     rate_limited_answers: int = 0  # count of 429s seen outside RATE-01
     harness_error: str = ""  # set when the run could not judge at all (one line, redacted)
+    examples: int | None = None  # property-test examples requested
+    opt_in: tuple[str, ...] = ()  # opt-in flags in force, as command-line flags (e.g. --allow-config-changes)
+    reproduce: str = ""  # the rc-conformance command that reruns this run (no secrets: they come from env)
+    profile: str = ""  # release profile applied (conformance.releases), "" until known
+    profile_note: str = ""  # why that profile, when it is not simply the version's release line
+    mutant: str | None = None  # the embedded server ran as this deliberately broken mutant
+    versions: dict[str, str] = field(default_factory=dict)  # python, pytest, schemathesis, hypothesis
     notices: list[str] = field(default_factory=list)  # shown prominently at the top of every report

@@ -10,7 +10,7 @@ from ..expectations import NONE, Expectation, Expectations
 from ..redact import redact
 from ..results import RunInfo, TestResult
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1 added target.kind/profile/mutant and the run object
 ENDPOINT = "POST /api/v1/users.resetE2EKey"
 #: Requirement statuses, worst first (the order summaries and legends use).
 STATUSES = ("error", "fail", "warn", "xpass", "xfail", "skip", "pass")
@@ -78,8 +78,21 @@ def _raw_status(req: Requirement, tests: Sequence[TestResult], *, strict: bool, 
     return "pass", ""
 
 
+def headline(text: str, limit: int = 200) -> str:
+    """The first line of a message; when it ends in ":" (a list follows), the list joined on, so the
+    line says what was expected AND what came, never a bare trailing colon."""
+    lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
+    if not lines:
+        return ""
+    head = lines[0]
+    if head.endswith(":") and len(lines) > 1:
+        rest = [ln.lstrip("- ").strip() for ln in lines[1:] if not ln.startswith(("Reproduce:", "curl "))]
+        head = head + " " + "; ".join(rest)
+    return head if len(head) <= limit else head[: limit - 1] + "…"
+
+
 def _why(test: TestResult) -> str:
-    return redact(f"{test.nodeid}: {first_line(test.message) or test.outcome}")
+    return redact(f"{test.nodeid}: {headline(test.message) or test.outcome}")
 
 
 def verdict_of(statuses: Iterable[str], harness_error: str) -> tuple[str, str]:
@@ -183,13 +196,17 @@ def build_report(
         "verdict_reason": verdict_reason,
         "strict": bool(strict),
         "target": {"url": redact(run.target_url), "embedded": bool(run.embedded),
-                   "server_version": run.server_version},
+                   "server_version": run.server_version,
+                   "kind": "mutant" if run.mutant else ("embedded" if run.embedded else "live"),
+                   "mutant": run.mutant, "profile": run.profile or None, "profile_note": run.profile_note},
         "suite_version": run.suite_version,
         "spec_sha256": run.spec_sha256,
         "seed": run.seed,
         "started": run.started,
         "finished": run.finished,
         "selection": sorted(selected),
+        "run": {"examples": run.examples, "opt_in": list(run.opt_in), "reproduce": redact(run.reproduce),
+                "versions": dict(run.versions)},
         "summary": {
             "requirements": len(requirements),
             "statuses": {s: statuses.count(s) for s in STATUSES},

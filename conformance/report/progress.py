@@ -31,7 +31,9 @@ class Progress:
         self._collector: Any = None
         self._strict = False
         self._config: pytest.Config | None = None
-        self._last_error = ""
+        self._errors_told: set[str] = set()  # error causes already printed
+        self._selected: set[str] = set()
+        self._told_target = False
 
     def _line(self, text: str) -> None:
         self.stream.write(redact(text) + "\n")
@@ -48,7 +50,9 @@ class Progress:
 
         self._config = session.config
         self._collector = session.config.stash.get(COLLECTOR_KEY, None)
-        self._strict = bool(getattr(session.config.stash.get(SETTINGS_KEY, None), "strict", False))
+        settings = session.config.stash.get(SETTINGS_KEY, None)
+        self._strict = bool(getattr(settings, "strict", False))
+        self._selected = set(getattr(settings, "requirements", ()))
         for item in session.items:
             for mark in item.iter_markers("requirement"):
                 for rid in dict.fromkeys(str(a) for a in mark.args):
@@ -56,14 +60,23 @@ class Progress:
         if self._collector is not None:
             self._collector.listeners.append(self._on_result)
         if not self.quiet:
-            self._line(f"rc-conformance: {len(session.items)} tests for {len(self._remaining)} requirements")
+            shown = [r for r in self._remaining if self._wanted(r)]
+            also = len(self._remaining) - len(shown)
+            self._line(f"rc-conformance: {len(session.items)} tests for {len(shown)} requirements"
+                       + (f" (they also touch {also} unselected requirement(s), not judged)" if also else ""))
+
+    def _wanted(self, rid: str) -> bool:
+        return not self._selected or rid in self._selected
 
     def _on_result(self, result: TestResult) -> None:
         catalogue = by_id()
+        if not self._told_target and not self.quiet:
+            self._tell_target()
         for rid in dict.fromkeys(result.requirement_ids):
             self._results[rid].append(result)
             self._remaining[rid] = self._remaining.get(rid, 1) - 1
-            if self._remaining[rid] > 0 or rid not in catalogue or self.quiet:
+            # An unselected requirement a shared test touched is "not selected" in the report: no line.
+            if self._remaining[rid] > 0 or rid not in catalogue or self.quiet or not self._wanted(rid):
                 continue
             exp = None
             if self._collector is not None:
@@ -74,10 +87,27 @@ class Progress:
             reason = tail if "::" in head else reason  # the nodeid is in the report; keep the line short
             detail = catalogue[rid].statement if status == "pass" or not reason else reason
             if status == "error":
-                # A broken setup errors every test the same way: say it once, then "same as above".
-                detail = "(same error as above)" if reason == self._last_error else reason
-                self._last_error = reason
+                # A broken setup errors every test the same way: say each cause once; the verdict line
+                # counts them all (and says the cause again on stderr).
+                cause = reason.removeprefix("setup: ")
+                if cause in self._errors_told:
+                    continue
+                self._errors_told.add(cause)
             self._line(first_line(f"{status.upper():<6} {rid:<10} {detail}", WIDTH))
+
+    def _tell_target(self) -> None:
+        """Once the target answered /api/info: its version and the profile applied (live targets)."""
+        from ..stash import TARGET_KEY
+
+        target = self._config.stash.get(TARGET_KEY, None) if self._config is not None else None
+        if target is None:
+            return
+        self._told_target = True
+        if not target.embedded:
+            release = target.release
+            note = f" — {release.note}" if release.note else ""
+            self._line(f"rc-conformance: server version {target.server_version or 'unknown'}, "
+                       f"profile {release.profile}.x{note}")
 
     def _server_version(self) -> str | None:
         from ..stash import TARGET_KEY

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 
 from ..redact import redact
 from .build import OUTCOMES, STATUSES
@@ -41,6 +42,25 @@ def _fenced(text: object, lang: str = "") -> str:
     return f"{fence}{lang}\n{body}\n{fence}"
 
 
+_CODE_RE = re.compile(r"`([^`]+)`")
+_STRONG_RE = re.compile(r"\*\*(.+?)\*\*")
+
+
+def md_inline(text: object) -> Markup:
+    """The catalogue's inline Markdown as safe HTML: `code` and **strong**; everything else escaped.
+
+    Small on purpose: the catalogue uses nothing else, and a full Markdown library would also pass
+    raw HTML through from server answers that end up in reasons.
+    """
+    out = []
+    for i, part in enumerate(_CODE_RE.split(str(text or ""))):
+        if i % 2:  # inside backticks: literal text, no bold
+            out.append(f"<code>{escape(part)}</code>")
+        else:
+            out.append(_STRONG_RE.sub(r"<strong>\1</strong>", str(escape(part))))
+    return Markup("".join(out))
+
+
 @lru_cache(maxsize=2)
 def _env(autoescape: bool) -> jinja2.Environment:
     env = jinja2.Environment(
@@ -51,6 +71,7 @@ def _env(autoescape: bool) -> jinja2.Environment:
     )
     env.filters["cell"] = _cell
     env.filters["fenced"] = _fenced
+    env.filters["md"] = md_inline
     return env
 
 
@@ -58,10 +79,27 @@ def target_title(report: dict[str, Any]) -> str:
     """The target as the first line names it. The embedded server's port changes every run, so it
     is named without its URL to keep report.md byte-identical across runs."""
     t = report["target"]
+    if t.get("mutant"):
+        return f"MUTANT {t['mutant']} of the embedded reference server (deliberately broken; not a Rocket.Chat server)"
     if t["embedded"]:
         return "embedded reference server (not a Rocket.Chat server)"
     version = t.get("server_version")
     return f"{t['url']} (server version {version})" if version else f"{t['url']} (server version unknown)"
+
+
+def profile_text(report: dict[str, Any]) -> str:
+    t = report["target"]
+    if not t.get("profile"):
+        return "not known (the run stopped before the server's version was read)"
+    how = " (--refserver-profile)" if t["embedded"] else ""
+    return f"{t['profile']}.x{how}" + (f" — {t['profile_note']}" if t.get("profile_note") else "")
+
+
+def versions_text(report: dict[str, Any]) -> str:
+    versions = (report.get("run") or {}).get("versions") or {}
+    names = {"python": "Python", "pytest": "pytest", "schemathesis": "schemathesis", "hypothesis": "hypothesis"}
+    return " · ".join([f"rc-conformance {report['suite_version']}"]
+                      + [f"{names.get(k, k)} {v}" for k, v in versions.items()])
 
 
 def _context(report: dict[str, Any]) -> dict[str, Any]:
@@ -71,6 +109,9 @@ def _context(report: dict[str, Any]) -> dict[str, Any]:
     peak = max(counts.values(), default=0) or 1
     return {
         "report": report,
+        "run": report.get("run") or {"examples": None, "opt_in": [], "reproduce": "", "versions": {}},
+        "profile_text": profile_text(report),
+        "versions_text": versions_text(report),
         "target_title": target_title(report),
         "target_cell": "embedded reference server" if report["target"]["embedded"] else report["target"]["url"],
         "statuses": STATUSES,

@@ -81,7 +81,7 @@ def test_requirement_option_selects_and_rate_tests_run_last(tmp_path):
     ]))
     order = [line.split("::")[1] for line in _pytest(tmp_path).stdout.splitlines() if "::" in line]
     assert order == ["test_auth", "test_tfa", "test_rate"]
-    picked = _pytest(tmp_path, "--requirement", "AUTH-02", "--requirement", "RATE-01").stdout
+    picked = _pytest(tmp_path, "--rcc-requirement", "AUTH-02", "--rcc-requirement", "RATE-01").stdout
     assert "test_tfa" in picked and "test_rate" in picked and "test_auth" not in picked
-    bad = _pytest(tmp_path, "--requirement", "ZZZ-1")
+    bad = _pytest(tmp_path, "--rcc-requirement", "ZZZ-1")
     assert bad.returncode == 4 and "ZZZ-1" in bad.stderr + bad.stdout

@@ -37,8 +37,8 @@ def run_properties(url: str, report_dir: Path, *, examples: int, seed: int, time
     env = {k: v for k, v in os.environ.items() if not k.startswith("RCC_")}
     env.update({"RCC_ADMIN_USER": ADMIN, "RCC_ADMIN_PASSWORD": PASSWORD})
     cmd = [sys.executable, "-m", "pytest", str(ROOT / "tests" / "test_properties.py"), "-p", "no:cacheprovider",
-           "-q", "-s", "--target-url", url, "--examples", str(examples), "--seed", str(seed),
-           "--report-dir", str(report_dir), *extra]
+           "-q", "-s", "--rcc-url", url, "--rcc-examples", str(examples), "--rcc-seed", str(seed),
+           "--rcc-report-dir", str(report_dir), *extra]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     report_path = report_dir / "report.json"
     assert report_path.is_file(), f"no report.json; pytest said:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}"

@@ -5,6 +5,7 @@ from datetime import date
 
 from conformance.catalogue import load_catalogue
 from conformance.report import build_report
+from conformance.releases import release_of
 from conformance.results import Evidence, RunInfo, TestResult
 
 TODAY = date(2025, 6, 1)
@@ -13,9 +14,13 @@ SHA = "0123456789abcdef" * 4
 
 def run_info(*, embedded: bool = True, url: str = "http://127.0.0.1:41234", version: str | None = "7.4.0",
              started: str = "2025-06-01T10:00:00+00:00", finished: str = "2025-06-01T10:01:00+00:00",
-             harness_error: str = "") -> RunInfo:
+             harness_error: str = "", mutant: str | None = None, profile: str | None = None) -> RunInfo:
     return RunInfo(target_url=url, embedded=embedded, server_version=version, suite_version="0.1.0",
-                   spec_sha256=SHA, seed=1234, started=started, finished=finished, harness_error=harness_error)
+                   spec_sha256=SHA, seed=1234, started=started, finished=finished, harness_error=harness_error,
+                   examples=50, opt_in=("--allow-config-changes",), mutant=mutant,
+                   profile=profile or release_of(version).profile,
+                   reproduce="rc-conformance run --seed 1234" + (f" --refserver-mutant {mutant}" if mutant else ""),
+                   versions={"python": "3.12.0", "pytest": "9.0.3", "schemathesis": "4.32.5"})
 
 
 def result(rid: str | tuple[str, ...], outcome: str = "passed", *, name: str | None = None, message: str = "",

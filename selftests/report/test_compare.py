@@ -24,7 +24,8 @@ def two_reports(tmp_path):
 def test_matrix_rows_columns_and_differences(tmp_path):
     pa, pb = two_reports(tmp_path)
     matrix = build_matrix([load_report(pa), load_report(pb)])
-    assert [c["label"] for c in matrix["columns"]] == ["old.example.com 6.13.0", "new.example.com:3000 7.4.0"]
+    assert [c["label"] for c in matrix["columns"]] == ["old.example.com 6.13.0 (6.x)",
+                                                          "new.example.com:3000 7.4.0 (7.x)"]
     assert [c["verdict"] for c in matrix["columns"]] == ["fail", "pass"]
     rows = {r["id"]: r for r in matrix["rows"]}
     assert rows["AUTH-02"]["statuses"] == ["fail", "pass"] and rows["AUTH-02"]["differs"]
@@ -64,3 +65,18 @@ def test_cli_compare_rejects_an_invalid_report_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a valid report (verdict" in err and "Traceback" not in err
     assert main(["compare", str(tmp_path / "missing.json")]) == 2
+
+
+def test_labels_name_target_version_and_profile_and_keep_embedded_runs_apart(tmp_path):
+    def embedded(profile, seed, mutant=None):
+        run = run_info(embedded=True, version="7.0.0-refserver", profile=profile, mutant=mutant)
+        run.seed = seed
+        return mixed_report(run=run)
+
+    labels = [c["label"] for c in build_matrix([embedded("7", 1), embedded("6", 1), embedded("7", 2),
+                                                 embedded("7", 1, "any_code_accepted")])["columns"]]
+    assert labels == ["embedded 7.x seed 1", "embedded 6.x", "embedded 7.x seed 2",
+                      "embedded 7.x mutant any_code_accepted"]
+    assert len(set(labels)) == 4
+    md = render_compare_md(build_matrix([embedded("7", 1), embedded("7", 1, "any_code_accepted")]))
+    assert "| Profile | 7.x | 7.x |" in md and "MUTANT any_code_accepted (embedded)" in md

@@ -35,7 +35,7 @@ def test_report_json_validates_against_its_schema_with_every_status(tmp_path):
     write_reports(report, tmp_path)
     on_disk = json.loads((tmp_path / "report.json").read_text())
     validate(on_disk)
-    assert on_disk["schema_version"] == "1.0" and on_disk["verdict"] == "fail"
+    assert on_disk["schema_version"] == "1.1" and on_disk["verdict"] == "fail"
 
 
 def test_schema_rejects_a_wrong_status():
@@ -115,20 +115,52 @@ def test_no_registered_secret_reaches_any_report_file(tmp_path, secrets):
         assert "***" in text
 
 
+def _junit(report: dict):
+    return ET.fromstring(render_junit(report).split("\n", 1)[1]).find("testsuite")
+
+
 def test_junit_has_one_testcase_per_requirement_with_right_counts():
     report = mixed_report()
-    root = ET.fromstring(render_junit(report).split("\n", 1)[1])
-    suite = root.find("testsuite")
+    suite = _junit(report)
     cases = suite.findall("testcase")
     assert len(cases) == len(report["requirements"]) == int(suite.get("tests"))
-    assert [c.get("name").split()[0] for c in cases] == [r["id"] for r in report["requirements"]]
+    assert [c.get("name") for c in cases] == [r["id"] for r in report["requirements"]]  # the ID, nothing else
+    statements = [c.find("properties/property[@name='statement']").get("value") for c in cases]
+    assert statements == [r["statement"] for r in report["requirements"]]
     assert {c.get("classname") for c in cases} == {r["family"] for r in report["requirements"]}
     counts = report["summary"]["statuses"]
     assert len(suite.findall("testcase/failure")) == int(suite.get("failures")) == counts["fail"]
     assert len(suite.findall("testcase/error")) == int(suite.get("errors")) == counts["error"]
-    assert len(suite.findall("testcase/skipped")) == int(suite.get("skipped")) == counts["skip"] + counts["xfail"]
-    failed = next(c for c in cases if c.get("name").startswith("AUTH-02"))
+    skipped = counts["skip"] + counts["xfail"] + counts["warn"]
+    assert len(suite.findall("testcase/skipped")) == int(suite.get("skipped")) == skipped
+    failed = next(c for c in cases if c.get("name") == "AUTH-02")
     assert "expected 401" in failed.find("failure").get("message")
+
+
+def test_junit_should_failure_is_a_visible_skip_or_a_failure_with_strict():
+    warned = next(c for c in _junit(mixed_report()).findall("testcase") if c.get("name") == "TFA-07")
+    assert warned.find("failure") is None
+    message = warned.find("skipped").get("message")
+    assert message.startswith("SHOULD requirement failed") and "code of the previous step refused" in message
+    strict = next(c for c in _junit(mixed_report(strict=True)).findall("testcase") if c.get("name") == "TFA-07")
+    assert strict.find("skipped") is None and "previous step" in strict.find("failure").get("message")
+
+
+def test_junit_times_count_a_shared_test_once():
+    shared = result(("AUTH-01", "AUTH-02"), "passed", duration=3.0)
+    alone = result("AUTH-03", "passed", duration=1.0)
+    suite = _junit(mixed_report(results=[shared, alone]))
+    times = {c.get("name"): float(c.get("time")) for c in suite.findall("testcase")}
+    assert times["AUTH-01"] == times["AUTH-02"] == 1.5 and times["AUTH-03"] == 1.0
+    assert float(suite.get("time")) == 4.0  # 3 s + 1 s, not 3 + 3 + 1
+
+
+def test_junit_carries_the_run_facts():
+    report = mixed_report(run=run_info(embedded=True, mutant="any_code_accepted"))
+    props = {p.get("name"): p.get("value") for p in _junit(report).findall("properties/property")}
+    assert props["target_kind"] == "mutant" and props["mutant"] == "any_code_accepted"
+    assert props["seed"] == "1234" and props["profile"] == "7" and props["examples"] == "50"
+    assert props["reproduce"].startswith("rc-conformance run") and props["python_version"]
 
 
 class _Assets(HTMLParser):
