@@ -26,6 +26,7 @@ from typing import Any, Callable, Sequence
 from .catalogue import load_catalogue
 from .cli import SUITE_PYTEST_ARGS, TESTS_DIR, hypothesis_storage
 from .errors import ConfigError
+from .releases import NEWEST, PROFILES
 
 PROPERTY_TESTS = TESTS_DIR / "test_properties.py"
 FAITHFUL = "(faithful)"
@@ -47,6 +48,7 @@ class Run:
     switch: dict[str, Any] = field(default_factory=dict)
     properties: bool = True
     focused: bool = False  # run only the tests of the named requirements (the selftest's lean mode)
+    profile: str = NEWEST  # the reference server's release profile
     statuses: dict[str, str] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)
     verdict: str = "error"
@@ -82,8 +84,11 @@ def mutant_catalogue() -> dict[str, Any]:
     return dict(MUTANTS)
 
 
-def plan(names: Sequence[str] = (), all_tests: bool = False, focused: bool = False) -> list[Run]:
+def plan(names: Sequence[str] = (), all_tests: bool = False, focused: bool = False,
+         profile: str = NEWEST) -> list[Run]:
     """The faithful run first, then the selected mutants (all when `names` is empty), catalogue order.
+
+    Only mutants whose defect exists on `profile`'s release line (`Mutant.applies_to`) take part.
 
     `focused`: each mutant runs only its named requirements' tests (`--rcc-requirement`), which proves the
     kill but leaves the other cells *skip*; the faithful run is always the whole suite.
@@ -92,13 +97,15 @@ def plan(names: Sequence[str] = (), all_tests: bool = False, focused: bool = Fal
     unknown = [n for n in names if n not in catalogue]
     if unknown:
         raise ConfigError(f"unknown mutant(s) {', '.join(unknown)}; known: {', '.join(catalogue)}")
-    runs = [Run(None)]
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
+    runs = [Run(None, profile=profile)]
     for name, m in catalogue.items():
-        if names and name not in names:
+        if (names and name not in names) or not m.applies_to(profile):
             continue
         wants_properties = all_tests or any(r.startswith("SCHEMA-") for r in m.requirements)
         runs.append(Run(name, tuple(m.requirements), m.defect, {k: _jsonable(v) for k, v in m.flipped().items()},
-                        properties=wants_properties, focused=focused))
+                        properties=wants_properties, focused=focused, profile=profile))
     return runs
 
 
@@ -109,7 +116,8 @@ def _jsonable(value: Any) -> Any:
 def pytest_command(run: Run, report_dir: Path, examples: int, seed: int) -> list[str]:
     cmd = [sys.executable, "-m", "pytest", str(TESTS_DIR), *SUITE_PYTEST_ARGS, "-q", "--tb=no",
            "--no-header", "-o", "console_output_style=classic", "--rcc-strict",
-           "--rcc-report-dir", str(report_dir), "--rcc-examples", str(examples), "--rcc-seed", str(seed)]
+           "--rcc-report-dir", str(report_dir), "--rcc-examples", str(examples), "--rcc-seed", str(seed),
+           "--rcc-refserver-profile", run.profile]
     if run.mutant:
         cmd += ["--rcc-refserver-mutant", run.mutant]
     if not run.properties:
@@ -182,6 +190,7 @@ def summarise(runs: list[Run], *, examples: int, seed: int, jobs: int, wall_s: f
     ids = [req.id for req in load_catalogue()]
     return {
         "examples": examples, "seed": seed, "strict": True, "jobs": jobs, "wall_s": round(wall_s, 1),
+        "profile": faithful.profile,
         "focused": any(r.focused for r in mutants),
         "requirements": ids,
         "faithful": {"verdict": faithful.verdict, "passed": faithful.verdict == "pass" and not faithful.problem,
@@ -225,16 +234,17 @@ def passed(result: dict[str, Any]) -> bool:
 
 
 def main(names: Sequence[str], *, examples: int, seed: int, jobs: int | None, out: str,
-         all_tests: bool = False, focused: bool = False, stream: Any = None) -> int:
+         all_tests: bool = False, focused: bool = False, stream: Any = None, profile: str = NEWEST) -> int:
     """`rc-conformance mutants`: exit 0 when proven, 1 when a mutant survives or the faithful run fails."""
     stream = stream or sys.stdout
-    runs = plan(names, all_tests=all_tests, focused=focused)
+    runs = plan(names, all_tests=all_tests, focused=focused, profile=profile)
 
     def progress(run: Run) -> None:
         what = run.verdict if run.mutant is None else run.outcome
         print(f"  {run.label:<32} {what:<17} {run.duration_s:6.1f} s", file=stream, flush=True)
 
-    print(f"mutation: {len(runs) - 1} mutant(s) + the faithful server, {examples} example(s), seed {seed}",
+    print(f"mutation: profile {profile}.x, {len(runs) - 1} mutant(s) + the faithful server, {examples} example(s), "
+          f"seed {seed}",
           file=stream, flush=True)
     result = run_matrix(runs, examples=examples, seed=seed, jobs=jobs, progress=progress)
     paths = write_outputs(result, Path(out))
@@ -253,6 +263,8 @@ def add_parser(sub: Any) -> None:
                    help=f"property-test examples per run (default {DEFAULT_EXAMPLES})")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"property-test seed (default {DEFAULT_SEED})")
     p.add_argument("--jobs", type=int, default=None, help="runs in parallel (default: number of cores)")
+    p.add_argument("--profile", default=NEWEST, choices=PROFILES,
+                   help=f"release profile of the reference server (default {NEWEST}); only mutants that exist there run")
     p.add_argument("--mutant", action="append", default=[], metavar="NAME", help="run only this mutant (repeatable)")
     p.add_argument("--out", default="reports", metavar="DIR", help="where mutation.md/.json go (default reports/)")
     p.add_argument("--all-tests", action="store_true",
@@ -263,4 +275,4 @@ def add_parser(sub: Any) -> None:
 
 def cmd_mutants(args: Any) -> int:
     return main(args.mutant, examples=args.examples, seed=args.seed, jobs=args.jobs, out=args.out,
-                all_tests=args.all_tests, focused=args.focused)
+                all_tests=args.all_tests, focused=args.focused, profile=args.profile)

@@ -11,6 +11,7 @@ from conformance import mutation
 from conformance.catalogue import by_id, load_catalogue
 from conformance.mutation import Run
 from refserver.behaviour import Behaviour, switch_names
+from conformance.releases import PROFILES
 from refserver.mutants import MUTANTS, Mutant
 
 # Few examples: the explicit property cases already carry each SCHEMA-* mutant's defect (measured:
@@ -21,6 +22,12 @@ JOBS = (os.cpu_count() or 1) + 1
 #: Mutants the suite does not kill yet, with the tests/ change that kills them (tests/ is owned by the
 #: harness engineer). Strict xfail: once the suite is fixed the XPASS fails, and the entry must go.
 SUITE_GAPS: dict[str, str] = {}  # mutants the suite is known to miss (strict xfail): none
+#: Mutants whose defect meets a rule that reads differently on the older lines (401 body and delay,
+#: wrong method, 2FA and the lookup paths the 8.x body schema reaches first): run on 7 and 6 too.
+PROFILE_SENSITIVE = ("forbidden_instead_of_401", "wrong_401_message", "auth_checked_late", "two_factor_skipped",
+                     "two_factor_after_lookup", "any_code_accepted", "password_fallback_plain",
+                     "password_hash_refused", "server_error_on_non_string", "no_error_type_suffix",
+                     "username_wins", "blank_id_is_self", "permission_not_checked", "wrong_user_reset")
 
 
 # -- the catalogue itself (fast) ----------------------------------------------------------------
@@ -93,14 +100,22 @@ def test_report_flags_survivors_and_unintended_kills(tmp_path: Path) -> None:
 
 
 # -- the real matrix (slow: every mutant is a whole suite run in its own process) --------------
-@pytest.fixture(scope="module")
-def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    # The whole suite per mutant, exactly as `rc-conformance mutants` runs it (measured: the focused
-    # mode, only the named requirements' tests, is not faster — process start and provisioning dominate).
-    result = mutation.run_matrix(mutation.plan(), examples=EXAMPLES, seed=mutation.DEFAULT_SEED,
-                                 jobs=JOBS, workdir=tmp_path_factory.mktemp("mutation"))
-    mutation.write_outputs(result, tmp_path_factory.mktemp("mutation-report"))
-    print(f"mutation matrix: {len(result['mutants'])} mutants, {result['wall_s']} s wall, {JOBS} jobs")
+#: Not judged on the faithful server of a profile, and why that is right (a release line or a setting).
+NOT_JUDGED = {"8": {"USER-07", "TFA-09"}, "7": {"BODY-01", "BODY-02", "TFA-11"}, "6": {"BODY-01", "BODY-02", "TFA-11"}}
+
+
+@pytest.fixture(scope="module", params=PROFILES)
+def matrix(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    # The whole suite per mutant, exactly as `rc-conformance mutants --profile P` runs it; on the
+    # older lines only the mutants whose switch differs there, focused on what they name (the whole
+    # matrix per line would triple CI time for the same kills).
+    profile = request.param
+    names = () if profile == PROFILES[0] else tuple(n for n in PROFILE_SENSITIVE if MUTANTS[n].applies_to(profile))
+    result = mutation.run_matrix(mutation.plan(names, profile=profile, focused=profile != PROFILES[0]),
+                                 examples=EXAMPLES, seed=mutation.DEFAULT_SEED, jobs=JOBS,
+                                 workdir=tmp_path_factory.mktemp(f"mutation-{profile}"))
+    mutation.write_outputs(result, tmp_path_factory.mktemp(f"mutation-report-{profile}"))
+    print(f"mutation matrix, profile {profile}: {len(result['mutants'])} mutants, {result['wall_s']} s wall, {JOBS} jobs")
     return result
 
 
@@ -108,7 +123,9 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_faithful_server_passes_the_whole_suite(matrix: dict[str, Any]) -> None:
     faithful = matrix["faithful"]
     assert faithful["passed"], (faithful["verdict"], faithful["problem"], faithful["reasons"])
-    assert set(faithful["statuses"].values()) == {"pass"}, faithful["statuses"]
+    not_judged = {rid for rid, status in faithful["statuses"].items() if status != "pass"}
+    assert not_judged == NOT_JUDGED[matrix["profile"]], faithful["statuses"]
+    assert {faithful["statuses"][rid] for rid in not_judged} <= {"skip"}
 
 
 def _known_gap(name: str) -> Any:
@@ -119,8 +136,12 @@ def _known_gap(name: str) -> Any:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [_known_gap(n) for n in MUTANTS])
 def test_mutant_is_killed_by_its_named_requirements(matrix: dict[str, Any], name: str) -> None:
+    row = next((m for m in matrix["mutants"] if m["name"] == name), None)
+    if row is None:  # only the newest line runs every mutant
+        assert matrix["profile"] != PROFILES[0] and (name not in PROFILE_SENSITIVE
+                                                     or not MUTANTS[name].applies_to(matrix["profile"])), name
+        pytest.skip(f"{name} is not run on profile {matrix['profile']} (not in PROFILE_SENSITIVE, or not there)")
     mutant: Mutant = MUTANTS[name]
-    row = next(m for m in matrix["mutants"] if m["name"] == name)
     named = {rid: row["statuses"].get(rid) for rid in mutant.requirements}
     assert row["outcome"] == "killed", (row["outcome"], row["problem"], named, row["reasons"])
     assert set(named.values()) == {"fail"}, named
@@ -129,8 +150,8 @@ def test_mutant_is_killed_by_its_named_requirements(matrix: dict[str, Any], name
 @pytest.mark.slow
 def test_mutation_score_is_100_percent_but_for_listed_suite_gaps(matrix: dict[str, Any]) -> None:
     not_killed = {m["name"] for m in matrix["mutants"] if m["outcome"] != "killed"}
-    assert not_killed == set(SUITE_GAPS), (matrix["survivors"], matrix["killed_elsewhere"], matrix["errors"])
-    assert mutation.passed(matrix) == (not SUITE_GAPS)
+    assert not_killed == set(SUITE_GAPS) & {m["name"] for m in matrix["mutants"]}, (
+        matrix["survivors"], matrix["killed_elsewhere"], matrix["errors"])
 
 
 def test_listed_suite_gaps_are_mutants() -> None:
