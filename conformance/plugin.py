@@ -1,7 +1,6 @@
 """The pytest plugin of the suite: options, settings, fixtures, requirement markers, ordering, cleanup."""
 from __future__ import annotations
 
-import gc
 import sys
 import time
 from datetime import datetime, timezone
@@ -121,12 +120,6 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     # RATE-01 exhausts the limiter window for this client IP: everything else must run before it.
     items.sort(key=lambda i: RATE_ID in requirement_ids(i))
 
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    # Everything alive now (modules, the spec, hypothesis' tables) lives until the end of the run:
-    # out of the collector's generations, each of the run's many collections is cheaper (~0.1 s per
-    # run), and a forked fuzzing child shares those pages instead of touching them.
-    gc.freeze()
 
 def time_left(config: pytest.Config) -> float | None:
     """Seconds left of the run's deadline (negative once it passed); None without a deadline."""

@@ -40,8 +40,6 @@ class ExplicitCase:
                 user_id = pool[0].id  # a valid token of the caller sent with another user's id
             case.headers["X-User-Id"] = user_id
             case.headers["X-Auth-Token"] = token
-            # ignored_auth must treat these as deliberate credentials, like the auth provider's.
-            case._has_explicit_auth = self.auth == "caller"
         if self.code == "fresh":
             case.headers[CODE_HEADER] = caller.code()
         elif self.code == "empty":
@@ -71,4 +69,6 @@ def explicit_cases(mapper: NameMapper) -> list[ExplicitCase]:
         ExplicitCase("wrong token", named, auth="wrong-token"),
         ExplicitCase("token with another user's id", named, auth="other-user-id"),
         ExplicitCase("no credentials, code and body", named, auth="none"),
+        # What ignored_auth's probe proved: the self-reset a caller may always make is refused without credentials.
+        ExplicitCase("no credentials, empty body", b"{}", auth="none", code="none"),
     ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from ..redact import redact
 from ..results import Evidence
@@ -77,26 +77,6 @@ class Ledger:
         with self._lock:
             if not self.harness_error:
                 self.harness_error = redact(message)
-
-    def to_wire(self) -> dict[str, object]:
-        """Cases, answers, findings, notes and error as plain JSON (the fuzzing child sends this)."""
-        with self._lock:
-            return {"cases": self.cases, "statuses": {str(k): v for k, v in self.statuses.items()},
-                    "findings": [asdict(f) for items in self.findings.values() for f in items],
-                    "notes": list(self.notes), "harness_error": self.harness_error}
-
-    def merge_wire(self, data: dict) -> None:
-        """Add another process's `to_wire()` to this ledger."""
-        with self._lock:
-            self.cases += int(data["cases"])
-            for status, count in dict(data["statuses"]).items():
-                self.statuses[int(status)] += int(count)
-        for item in data["findings"]:
-            self.add(Finding(**item))
-        for note in data["notes"]:
-            self.note(str(note))
-        if data["harness_error"]:
-            self.fail_run(str(data["harness_error"]))
 
     def failures(self, requirement: str) -> list[Finding]:
         return list(self.findings.get(requirement, ()))

@@ -11,7 +11,6 @@ from typing import Any, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
-from schemathesis.transport.requests import SameHostRedirectsSession
 
 from ..errors import HarnessError
 
@@ -205,13 +204,13 @@ def wire_name_values(body: bytes | str | None, url: str) -> list[tuple[str, str]
     return found
 
 
-class GuardedSession(SameHostRedirectsSession):
+class GuardedSession(requests.Session):
     """A requests session that refuses to send a request naming a user outside the allow list.
 
     The last line of defence after the mapping hook: it reads the final bytes (any content type,
     the query string and X-User-Id) and raises UnsafeRequest instead of sending. It also keeps a
-    record of every user reference sent, for the run's log and the selftests. Like schemathesis'
-    own session it follows redirects only within the same host, so credentials never leave it.
+    record of every user reference sent, for the run's log and the selftests. It follows no redirect:
+    credentials never leave for another address, and a 3xx is judged as the answer it is.
     """
 
     def __init__(self, mapper: NameMapper) -> None:
@@ -235,8 +234,7 @@ class GuardedSession(SameHostRedirectsSession):
     def sibling(self) -> GuardedSession:
         """A session for another thread, sharing the allow list and the record of what was sent.
 
-        schemathesis swaps `session.headers` around each call, so one session must not serve two
-        threads at once.
+        A requests session is not documented as thread-safe, so each thread gets its own.
         """
         other = GuardedSession(self.mapper)
         other.verify = self.verify
@@ -245,12 +243,13 @@ class GuardedSession(SameHostRedirectsSession):
         return other
 
     def record(self, refs: Iterable[tuple[str, str]]) -> None:
-        """Add user references sent by another process of the run (the fuzzing child)."""
+        """Add user references about to be sent (any thread of the run)."""
         with self._lock:
             self.sent.extend(refs)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         refs = self.inspect(request)
         self.record(refs)
+        kwargs["allow_redirects"] = False
         return super().send(request, **kwargs)
 
