@@ -7,8 +7,8 @@ effect on a conformant server, so they need not wait their turn:
   submitted here (in test order) and each test's `answer` fixture waits for its own answer;
 - the property run submits its generated cases that do not carry its caller's session
   (conformance/properties/explore.py).
-Both share one bounded pool: WORKERS threads plus the pytest thread, so at most four requests of the
-run are in flight at any moment (a live target is someone's production server).
+Both share one bounded pool: WORKERS threads, and the pytest thread sends the rest, so at most four
+requests of the run are in flight at any moment (a live target is someone's production server).
 
 A scenario is a plain function of a `Context` (the session's client, provisioner and callers) that
 returns the answer to judge. It acts only on users it creates itself (the provisioner deletes them at
@@ -17,7 +17,9 @@ in a scenario is raised in its test only.
 """
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
+from collections import deque
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -34,21 +36,75 @@ WORKERS = MAX_IN_FLIGHT - 1  # the pytest thread sends the other requests: it is
 
 
 class InFlight:
-    """The session's bounded pool; `submit` queues work, nothing ever runs unbounded."""
+    """The session's bounded pool: WORKERS threads, plus the pytest thread while it waits for a result.
+
+    A thread waiting for one piece of work (`wait`) runs queued work itself instead of idling, so a
+    test whose answer is queued behind others does not wait rounds for it; the bound still holds,
+    since a waiting thread sends nothing else.
+    """
 
     def __init__(self, workers: int = WORKERS) -> None:
         self._workers = workers
-        self._pool: ThreadPoolExecutor | None = None  # started on first use: most runs on 7.x+ need few
+        self._queue: deque[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]] = deque()
+        self._ready = threading.Condition()
+        self._threads: list[threading.Thread] = []  # started on first use: runs on 7.x+ need few
+        self._closed = False
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="rcc-inflight")
-        return self._pool.submit(fn, *args)
+        future: Future[Any] = Future()
+        with self._ready:
+            if self._closed:
+                raise HarnessError("the run's request pool is closed: the session is ending")
+            self._queue.append((future, fn, args))
+            if len(self._threads) < self._workers:
+                thread = threading.Thread(target=self._work, name=f"rcc-inflight-{len(self._threads)}", daemon=True)
+                self._threads.append(thread)
+                thread.start()
+            self._ready.notify()
+        return future
+
+    def wait(self, future: Future[Any]) -> Any:
+        """`future.result()`, running queued work on this thread until it is done."""
+        while not future.done():
+            item = self._take(block=False)
+            if item is None:
+                break
+            _run(*item)
+        return future.result()
+
+    def _take(self, *, block: bool) -> tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None:
+        with self._ready:
+            while block and not self._queue and not self._closed:
+                self._ready.wait()
+            return self._queue.popleft() if self._queue else None
+
+    def _work(self) -> None:
+        while (item := self._take(block=True)) is not None:
+            _run(*item)
 
     def close(self) -> None:
         # Queued work is dropped; work already running must not outlive the session (cleanup comes after).
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._ready:
+            self._closed = True
+            dropped, self._queue = list(self._queue), deque()
+            self._ready.notify_all()
+        for future, _, _ in dropped:
+            future.cancel()
+        for thread in self._threads:
+            thread.join()
+
+
+def _run(future: Future[Any], fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    if not future.set_running_or_notify_cancel():
+        return  # cancelled while queued
+    try:
+        result = fn(*args)
+    except BaseException as exc:  # handed to whoever waits for it, like concurrent.futures does
+        future.set_exception(exc)
+        if not isinstance(exc, Exception):
+            raise  # a Ctrl-C met while the pytest thread helped: it still stops the run
+    else:
+        future.set_result(result)
 
 
 @dataclass(frozen=True)
@@ -129,4 +185,4 @@ def answer(request: pytest.FixtureRequest, rcc_inflight: InFlight) -> Any:
     future = answers.futures.get(scenario)
     if future is None:  # a test not in the session's items (e.g. re-run by a plugin)
         future = answers.futures[scenario] = rcc_inflight.submit(scenario, answers.context)
-    return future.result()
+    return rcc_inflight.wait(future)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -103,7 +103,7 @@ class Exploration:
             raise_if_interrupted()
             case = op.Case(body=spec.body, media_type="application/json", headers=dict(spec.headers))
             self.ledger.cases += 1
-            spec.apply(case, self.caller, self.pool)
+            spec.apply(case, self.caller)
             self._dispatch(case)
 
     def run_case(self, case: Any) -> None:
@@ -170,9 +170,11 @@ class Exploration:
         """Wait for every case on the pool; an unexpected exception makes the run unjudgeable."""
         pending, self._pending = self._pending, []
         for future in pending:
-            if future.cancelled():
+            try:
+                self.inflight.wait(future)
+            except CancelledError:
                 self.ledger.fail_run("the property run stopped before every case was sent")
-            elif (exc := future.exception()) is not None:
+            except Exception as exc:
                 self.ledger.fail_run(f"property run: {type(exc).__name__}: {exc}")
 
     def _named_pool_user(self, response: Any) -> bool:
