@@ -64,18 +64,23 @@ class InFlight:
         return future
 
     def wait(self, future: Future[Any]) -> Any:
-        """`future.result()`, running queued work on this thread until it is done."""
+        """`future.result()`, running queued work on this thread until it is done (its own first)."""
         while not future.done():
-            item = self._take(block=False)
+            item = self._take(block=False, prefer=future)
             if item is None:
                 break
             _run(*item)
         return future.result()
 
-    def _take(self, *, block: bool) -> tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None:
+    def _take(self, *, block: bool, prefer: Future[Any] | None = None
+              ) -> tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None:
         with self._ready:
             while block and not self._queue and not self._closed:
                 self._ready.wait()
+            for item in self._queue:
+                if item[0] is prefer:
+                    self._queue.remove(item)
+                    return item
             return self._queue.popleft() if self._queue else None
 
     def _work(self) -> None:

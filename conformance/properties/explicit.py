@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .caller import CODE_HEADER, PropertyCaller
-from .safety import NameMapper
+from .safety import SAFE_NUMBER, NameMapper
 
 LARGE_VALUE = 20_000  # characters: well past any sane id or username, well under server body limits
 
@@ -50,6 +50,8 @@ def explicit_cases(mapper: NameMapper) -> list[ExplicitCase]:
         ExplicitCase("truncated JSON", named[:-2]),
         ExplicitCase("JSON with trailing garbage", named + b" }{"),
         ExplicitCase("JSON null body", b"null"),
+        # Generation sends non-string targets too, but which ones depends on the versions: this one always.
+        ExplicitCase("non-string userId", _json({"userId": SAFE_NUMBER})),
         ExplicitCase("JSON under text/plain", named, {"Content-Type": "text/plain"}),
         ExplicitCase("form body", f"userId={nobody}".encode(), {"Content-Type": "application/x-www-form-urlencoded"}),
         ExplicitCase("XML body", f"<userId>{nobody}</userId>".encode(), {"Content-Type": "application/xml"}),

@@ -31,6 +31,12 @@ _UNSAFE_TAIL = re.compile(r"[\\^$.|?*+()\[\]{}\x00]")
 TAIL_LIMIT = 256
 #: Every n-th user reference (by hash) names a disposable pool user, the rest name nobody.
 POOL_ONE_IN = 3
+#: The one number (or boolean) a request may carry where a user reference is read. 8.x coerces such
+#: a value to text before the lookup (`123` → "123", `true` → "true", which real users may be named);
+#: this one's text, "1e+300" in JSON and JavaScript alike, has a '+' no Rocket.Chat username may hold
+#: and is no id. Up to 7.x any non-string is refused unread, so the one value exercises that path too.
+SAFE_NUMBER = 1e300
+SAFE_NUMBER_TEXT = json.dumps(SAFE_NUMBER)
 
 
 class UnsafeRequest(HarnessError):
@@ -102,9 +108,11 @@ class NameMapper:
         return self.nobody(value)
 
     def map_value(self, key: str, value: Any) -> Any:
-        """Map strings under a name key at any depth; keep non-strings (only strings can match)."""
+        """Map strings under a name key at any depth, and every number or boolean to SAFE_NUMBER."""
         if isinstance(value, str):
             return self.map_string(key, value)
+        if isinstance(value, (bool, int, float)):
+            return SAFE_NUMBER
         if isinstance(value, list):
             return [self.map_value(key, item) for item in value]
         if isinstance(value, dict):
@@ -153,7 +161,7 @@ class NameMapper:
         if js_blank(value):
             return True
         trimmed = js_trim(value)
-        if trimmed.startswith(self.nobody_prefix):
+        if trimmed.startswith(self.nobody_prefix) or trimmed == SAFE_NUMBER_TEXT:
             return True
         return any(trimmed == u.id or trimmed.casefold() == u.username.casefold() for u in self.pool)
 
@@ -170,10 +178,14 @@ def _form_key(key: str) -> str:
 
 
 def name_values(body: Any, *, key: str = "", under_name: bool = False) -> Iterator[tuple[str, str]]:
-    """Every (key, string) a server could read as a user reference, at any depth."""
+    """Every (key, text) a server could read as a user reference, at any depth (numbers and booleans as
+    the text 8.x coerces them to)."""
     if isinstance(body, str):
         if under_name:
             yield key, body
+    elif isinstance(body, (bool, int, float)):
+        if under_name:
+            yield key, json.dumps(body)
     elif isinstance(body, dict):
         for k, value in body.items():
             named = under_name or (isinstance(k, str) and k.strip().lower() in NAME_KEYS)
