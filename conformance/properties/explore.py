@@ -113,6 +113,7 @@ class Exploration:
         if self.ledger.harness_error:
             return  # the run already cannot be judged: send nothing more
         self.ledger.cases += 1
+        self.ledger.generated += 1
         self.sanitize(case)
         if self._authenticates_as_caller(case):
             self.caller.apply(case)  # live token (after a self-reset) and a fresh code, right before sending

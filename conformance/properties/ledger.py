@@ -46,6 +46,7 @@ class Ledger:
     """Filled by the exploring test, read by one small test per SCHEMA-ID."""
 
     cases: int = 0
+    generated: int = 0  # of `cases`, those schemathesis generated (the rest are explicit.py's)
     findings: dict[str, list[Finding]] = field(default_factory=lambda: defaultdict(list))
     notes: list[str] = field(default_factory=list)  # SHOULD-level observations, never failures
     statuses: Counter = field(default_factory=Counter)  # HTTP status -> answers, for the run summary
