@@ -14,15 +14,16 @@ Every check belongs to exactly one requirement, so a failing check fails only th
 | error_body_shape               | SCHEMA-03 | success:false, string error, `[errorType]` suffix |
 | success_names_existing_user    | SCHEMA-04 | a 200 only when the request named an existing user or none |
 
-The first five are schemathesis' own, looked up by name in `schemathesis.checks`, and all run through
-the public `Case.validate_response`, one call per check, so each failure group is one check's. Not used, because real Rocket.Chat legitimately fails them: positive_data_acceptance
-(a valid body naming an unknown user is answered 400), unsupported_method / allow_header_conformance
+The first five are schemathesis' own, looked up by name in `schemathesis.checks`; every check runs
+through the public `Case.validate_response`, one call per check, so each failure group is one
+check's. Not used, because real Rocket.Chat legitimately fails them: positive_data_acceptance (a
+valid body naming an unknown user is answered 400), unsupported_method / allow_header_conformance
 (7.x answers an undeclared method with 404, not 405), missing_required_header (the auth headers are
 security schemes, judged by auth_enforced). ignored_auth and negative_data_rejection are replaced by
-auth_enforced and rocket_chat_rejects, which judge the request as sent (what the server read) instead
-of schemathesis' generation metadata, and send no probe: the hand-picked cases already send the
-request without credentials, wrong tokens and another user's id (explicit.py). The stateful checks
-need links the single operation does not have.
+auth_enforced and rocket_chat_rejects: they judge the request as sent (what the server read), not
+schemathesis' generation metadata, which has no public API, and they send no probe (AUTH-01..07
+already send the request without credentials, with a wrong token and with another user's id). The
+stateful checks need links the single operation does not have.
 
 A 5xx is judged only by SCHEMA-02: its status and body say nothing more about the contract, and
 filing it under SCHEMA-01/03 as well would fail three requirements for one defect.
@@ -33,7 +34,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import schemathesis
 import schemathesis.checks
 from schemathesis.errors import FailureGroup
 
