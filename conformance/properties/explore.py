@@ -192,6 +192,9 @@ class Exploration:
         except requests.RequestException as exc:  # a check's own request failed
             self.ledger.fail_run(f"network error in a check: {type(exc).__name__}: {exc}")
             return
+        except Exception as exc:  # a check that cannot run is the harness's problem, never the server's failure
+            self.ledger.fail_run(f"a check could not judge an answer: {type(exc).__name__}: {exc}")
+            return
         if 400 <= response.status_code < 500:
             self._note_undocumented(response)
         for requirement, name, failure in failures:
