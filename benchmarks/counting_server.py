@@ -30,8 +30,9 @@ from refserver.settings import Settings, env_test_mode  # noqa: E402
 
 
 def client_kind(headers: list[tuple[bytes, bytes]]) -> str:
-    """Who sent it, by User-Agent: the suite's harness client, schemathesis (suite property tests or
-    a bare run), or the benchmark's own setup calls."""
+    """Who sent it, by User-Agent: the suite's harness client, the suite's property cases (sent through
+    its guarded requests session: python-requests), schemathesis (a bare run), or the benchmark's own
+    setup calls."""
     agent = next((v.decode("latin-1") for k, v in headers if k.lower() == b"user-agent"), "")
     if agent.startswith("rc-e2e-conformance"):
         return "harness"
@@ -39,7 +40,7 @@ def client_kind(headers: list[tuple[bytes, bytes]]) -> str:
         return "schemathesis"
     if agent.startswith("bench-setup"):
         return "bench-setup"
-    if agent.startswith("python-requests"):  # schemathesis' own probes (ignored_auth) and a few cases
+    if agent.startswith("python-requests"):  # the suite's property cases (case.call with its own session)
         return "python-requests"
     return f"other:{agent[:40]}"
 

@@ -5,7 +5,8 @@ Run: python benchmarks/suite_vs_schemathesis.py [--examples 100] [--pairs 3] [--
 
 (a) `rc-conformance run --url U --examples N --seed S --allow-config-changes --allow-rate-limit-probe
     --quiet` (admin credentials from RCC_ADMIN_USER/RCC_ADMIN_PASSWORD): every requirement, RATE-01
-    included.
+    included; its property cases are sent from the pytest process (one core) through schemathesis'
+    public API, at most four requests in flight.
 (b) `schemathesis run openapi/users.resetE2EKey.yaml --url U --max-examples N --seed S
     --continue-on-failure -H "X-User-Id: …" -H "X-Auth-Token: …"`: default phases (examples,
     coverage, fuzzing) and default checks, one worker; the headers are a session of a user created

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
 import random
 import sys
 import time
@@ -110,12 +109,6 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     # RATE-01 exhausts the limiter window for this client IP: everything else must run before it.
     items.sort(key=lambda i: RATE_ID in requirement_ids(i))
 
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    # Everything alive now (modules, the spec, hypothesis' tables) lives until the end of the run:
-    # out of the collector's generations, each of the run's many collections is cheaper (~0.1 s per
-    # run), and a forked fuzzing child shares those pages instead of touching them.
-    gc.freeze()
 
 def notify(config: pytest.Config, line: str) -> None:
     """One line for the person watching the run, even from inside a test (capture is suspended).
@@ -296,6 +289,12 @@ def registration_grace(pytestconfig: pytest.Config, provisioner: Provisioner, ta
         seconds, value = DEFAULT_GRACE_S, f"unreadable, assumed {DEFAULT_GRACE_S}"
     pytestconfig.stash[RUN_KEY].probe["registration_grace_s"] = value
     return seconds
+
+
+@pytest.fixture(scope="session")
+def two_factor(rcc_settings: Settings, two_factor_setting: bool | None) -> bool | None:
+    """Whether the suite may expect 2FA: False when declared or switched off, None when unreadable."""
+    return False if rcc_settings.declare_2fa_off else two_factor_setting
 
 
 @pytest.fixture

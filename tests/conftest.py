@@ -1,46 +1,24 @@
 """Wires the conformance plugin into the suite, plus small fixtures shared by the test modules."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable
 
 import pytest
 
 from conformance.actors import Actor
-from conformance.properties import shard
+from conformance.properties import schema
 from conformance.provisioning import Provisioner
+from conformance.stash import SETTINGS_KEY
 
-pytest_plugins = ("conformance.plugin", "conformance.ahead")
-
-EXPLORING_TEST = "test_generated_requests"
-SUITE_DIR = Path(__file__).resolve().parent
+pytest_plugins = ("conformance.plugin", "conformance.inflight")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The property exploration first, its judging tests (they read its ledger) last.
-
-    Its unauthenticated cases are answered from worker threads (delayed 0.5-1 s each up to 6.x):
-    the hand-written tests run meanwhile. The plugin then moves RATE-01 after everything.
-    """
-    def rank(item: pytest.Item) -> int:
-        if SUITE_DIR not in Path(item.path).resolve().parents:
-            return -1  # not the suite (the project's selftests in a root `pytest` run): first, in their order
-        if getattr(item, "originalname", item.name) == EXPLORING_TEST:
-            return 0
-        return 2 if "ledger" in getattr(item, "fixturenames", ()) else 1
-
-    items.sort(key=rank)
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start the fuzzing child now when the exploring test will run: this process has no thread yet,
-    so the child is a fork of it, ready at once (conformance/properties/shard.py)."""
-    if any(getattr(item, "originalname", item.name) == EXPLORING_TEST for item in session.items):
-        shard.prestart()
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    shard.discard()  # a child nobody took (the run stopped before the property run started)
+@pytest.hookimpl(trylast=True)  # after conformance.plugin has built the settings
+def pytest_configure(config: pytest.Config) -> None:
+    """The property run's N and seed: schemathesis reads them when it collects the exploring test."""
+    settings = config.stash[SETTINGS_KEY]
+    schema.configure(settings.examples, settings.seed, timeout=settings.timeout,
+                     tls_verify=settings.tls_verify)
 
 
 @pytest.fixture

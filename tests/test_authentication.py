@@ -1,13 +1,13 @@
 """Authentication (AUTH-*) and JSON answers (API-01): who may call the endpoint at all.
 
 Up to 6.x every 401 is delayed 0.5-1 s, so each test's one request is a scenario sent ahead of the
-tests, all together (conformance.ahead); each test judges its own answer.
+tests on the run's bounded pool (conformance.inflight); each test judges its own answer.
 """
 from __future__ import annotations
 
 import pytest
 
-from conformance.ahead import Context, answered_ahead
+from conformance.inflight import Context, answered_ahead
 from conformance.expect import expect_json, expect_unauthorized
 from conformance.provisioning import RESET
 

@@ -1,53 +1,42 @@
 """Property-based tests: schemathesis generates requests (valid and invalid), each answer is judged per SCHEMA-ID.
 
-One exploring test sends the generated cases once; every failed check is filed in a ledger under the
-one requirement it belongs to (see conformance/properties/checks.py), and one small test per SCHEMA-ID
-then asserts its part. So a failure fails exactly its requirement, and the cases are generated once.
-Run the module as a whole (with pytest-xdist use `--dist loadfile`): the four tests read the ledger
-the exploring test fills.
+One exploring test sends the generated cases once (schemathesis' examples, coverage and fuzzing
+phases, through its public `schema.parametrize()`), plus hand-picked raw-body and header cases; every
+failed check is filed in a ledger under the one requirement it belongs to (see
+conformance/properties/checks.py), and one small test per SCHEMA-ID then asserts its part. So a
+failure fails exactly its requirement, and the cases are generated once. Run the module as a whole
+(with pytest-xdist use `--dist loadfile`): the four judging tests read the ledger the exploring
+test fills, so they come after it in the module.
 
-schemathesis' three phases are split over two processes: the exploring test sends the examples and
-coverage cases, and a child process started right after collection (conformance/properties/shard.py)
-sends the N fuzzing cases at the same time, on the other core, with its own caller and the same seed.
-The ledger merges the child's findings before anything is judged.
-
-The exploring test runs first in the session and the four judging tests last (before RATE-01; see
-tests/conftest.py): cases sent without the caller's session go out from worker threads, and up to
-6.x each of their 401s is delayed 0.5-1 s; the other tests run meanwhile, the ledger waits for them
-and for the child.
+The schema is loaded from the repository's spec; N and the seed are set before collection
+(tests/conftest.py), the target's URL at run time.
 """
 from __future__ import annotations
 
 from typing import Any, Iterator
 
 import pytest
-import schemathesis
 
 from conformance import evidence
-from conformance.ahead import start_early
-from conformance.client import Client
 from conformance.config import Settings
 from conformance.errors import HarnessError
-from conformance.properties import Exploration, shard
-from conformance.plugin import time_left
+from conformance.inflight import InFlight
+from conformance.properties import Exploration
+from conformance.properties.schema import property_schema
 from conformance.provisioning import Provisioner
 from conformance.stash import RUN_KEY
 from conformance.targets import Target
 
-EXPLORING_TEST = "test_generated_requests"  # as in conftest.py
-
 
 @pytest.fixture(scope="session")
-def property_run(request: pytest.FixtureRequest, rcc_settings: Settings, target: Target, client: Client,
-                 provisioner: Provisioner) -> Iterator[Exploration]:
+def property_run(request: pytest.FixtureRequest, rcc_settings: Settings, target: Target, provisioner: Provisioner,
+                 rcc_inflight: InFlight, two_factor: bool | None) -> Iterator[Exploration]:
     """A dedicated admin caller with TOTP, three users requests may name, two bystanders nobody names.
 
-    When the exploring test is selected, the fuzzing phase runs in a child process (its own caller,
-    the same pool) while this process sends the examples and coverage cases and the other tests.
+    2FA is the session's probe (the `two_factor` fixture): not probed again here.
     """
-    exploring = any(getattr(item, "originalname", item.name) == EXPLORING_TEST for item in request.session.items)
-    run = Exploration.provision(rcc_settings, target, client, provisioner,
-                                shard=shard.take() if exploring else None)
+    run = Exploration.provision(rcc_settings, target.url, target.release, provisioner, rcc_inflight,
+                                two_factor, property_schema().config.seed)
     try:
         yield run
     finally:
@@ -58,34 +47,22 @@ def property_run(request: pytest.FixtureRequest, rcc_settings: Settings, target:
             run.cleanup()
 
 
-@pytest.fixture(scope="session")
-def property_schema(property_run: Exploration) -> Any:
-    return property_run.build_schema()
-
-
 def _finish(config: pytest.Config, run: Exploration) -> None:
-    """Once: wait for the deferred cases, check the bystanders, record the stats."""
+    """Once: wait for the cases on the pool, check the bystanders, record the stats."""
     if run.ledger.finished:
         return
     run_info = config.stash.get(RUN_KEY, None)
-    run.finish(run_info.properties if run_info is not None else None, wait=_wait_for_child(config))
+    run.finish(run_info.properties if run_info is not None else None)
     if run_info is not None and run_info.seed is None:
         run_info.seed = run.ledger.seed
 
 
-def _wait_for_child(config: pytest.Config) -> float | None:
-    left = time_left(config)
-    return None if left is None else max(left, 0.0)
-
-
 @pytest.fixture
-def exploration(request: pytest.FixtureRequest, property_run: Exploration) -> Iterator[Exploration]:
-    """Around the exploring test: surface harness errors seen while sending (the rest is judged later).
-
-    The hand-written tests' delayed answers (conformance/ahead.py) are fetched meanwhile.
-    """
-    start_early(request)
+def exploration(property_run: Exploration) -> Iterator[Exploration]:
+    """Around the exploring test: the hand-picked cases first, then harness errors seen while sending
+    surface as this test's error (everything else is judged by the four tests below)."""
     property_run.ledger.started = True
+    property_run.send_explicit()
     yield property_run
     if property_run.ledger.harness_error:
         raise HarnessError(property_run.ledger.harness_error)
@@ -101,7 +78,7 @@ def ledger(request: pytest.FixtureRequest, property_run: Exploration) -> Any:
                            "(deselected, or split by xdist: use --dist loadfile): nothing to judge")
     if led.harness_error:
         raise HarnessError(f"the property run could not judge: {led.harness_error}")
-    if led.cases == 0:
+    if led.generated == 0:  # the hand-picked cases alone do not make a property run
         raise HarnessError("the property run sent no generated case: nothing to judge")
     return led
 
@@ -114,10 +91,7 @@ def _assert_clean(ledger: Any, requirement: str) -> None:
         raise AssertionError(ledger.message(requirement))
 
 
-schema = schemathesis.pytest.from_fixture("property_schema")
-
-
-@schema.parametrize()
+@property_schema().parametrize()
 @pytest.mark.requirement("SCHEMA-01", "SCHEMA-02", "SCHEMA-03", "SCHEMA-04")
 def test_generated_requests(case: Any, exploration: Exploration) -> None:
     """Generated requests, valid and invalid, are sent once as a dedicated admin; every answer is judged and filed per requirement."""
@@ -143,12 +117,9 @@ def test_generated_error_bodies_are_well_formed(ledger: Any) -> None:
 
 
 @pytest.mark.requirement("SCHEMA-04")
-def test_generated_requests_touch_only_named_users(ledger: Any, property_run: Exploration) -> None:
+def test_generated_requests_touch_only_named_users(ledger: Any) -> None:
     """No generated request changes a user it does not name, and none gets 200 unless it named an existing user or none."""
     print(f"property run: {ledger.cases} requests, answers by status: {ledger.status_summary()}")
-    if property_run.shard_cases is not None:
-        print(f"property run: {property_run.shard_cases} of them fuzzing cases, sent by a second process "
-              f"in {property_run.shard_seconds:.2f} s")
     for note in ledger.notes:
         print(f"note (SHOULD level, not a failure): {note}")
     _assert_clean(ledger, "SCHEMA-04")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.ahead import Context, answered_ahead
+from conformance.inflight import Context, answered_ahead
 from conformance.expect import expect_keys, expect_status, expect_success
 from conformance.provisioning import RESET
 

@@ -1,7 +1,7 @@
 """Property-based tests of users.resetE2EKey with schemathesis: safe generation, per-requirement judging."""
 from __future__ import annotations
 
-from .caller import PropertyCaller, make_auth_provider
+from .caller import PropertyCaller
 from .checks import build_checks, error_body_shape, judge, rocket_chat_must_reject
 from .explore import Exploration
 from .ledger import REQUIREMENTS, Finding, Ledger
@@ -9,6 +9,6 @@ from .safety import GuardedSession, NameMapper, PoolUser, UnsafeRequest, wire_na
 
 __all__ = [
     "REQUIREMENTS", "Exploration", "Finding", "GuardedSession", "Ledger", "NameMapper", "PoolUser",
-    "PropertyCaller", "UnsafeRequest", "build_checks", "error_body_shape", "judge", "make_auth_provider",
+    "PropertyCaller", "UnsafeRequest", "build_checks", "error_body_shape", "judge",
     "rocket_chat_must_reject", "wire_name_values",
 ]

@@ -1,10 +1,8 @@
 """The property tests' own caller: a disposable admin with TOTP, re-logged in after a self-reset."""
 from __future__ import annotations
 
+import re
 from typing import Any
-
-from schemathesis.core.parameters import ParameterLocation
-from schemathesis.generation.meta import negated_parameters
 
 from ..actors import Actor, login
 from ..errors import ProvisioningError
@@ -16,6 +14,9 @@ AUTH_HEADERS = ("X-User-Id", "X-Auth-Token")
 #: A TOTP code is fetched right before each call. The server accepts the previous step too
 #: (MaxDelta 1), so waiting for a new step is only worth it in the very last half second.
 CODE_MIN_REMAINING = 0.5
+#: The code forms the spec's TwoFactorCode schema allows (6 digits, an 8-character backup code, a
+#: 64-hex password hash). A generated value of another shape was generated to be refused: it is sent.
+WELL_FORMED_CODE = re.compile(r"[0-9]{6}|[0-9A-Za-z]{8}|[0-9a-f]{64}")
 
 
 class PropertyCaller:
@@ -57,15 +58,16 @@ class PropertyCaller:
         """A fresh TOTP code, computed for this call (never cached across the 30-s step)."""
         return self.totp.fresh()
 
-    def apply(self, case: Any, *, code: bool = True) -> None:
-        """Put current credentials (and a fresh code, unless the case negates that header) on `case`."""
+    def apply(self, case: Any) -> None:
+        """Put current credentials on `case`, and a fresh code unless it carries a malformed one on purpose."""
         user_id, token = self.session()
-        if case.headers is None:
-            case.headers = {}
-        case.headers["X-User-Id"] = user_id
-        case.headers["X-Auth-Token"] = token
-        if code and not negates_code(case):
-            case.headers[CODE_HEADER] = self.code()
+        headers = {k: v for k, v in dict(case.headers or {}).items() if k.lower() not in ("x-user-id", "x-auth-token")}
+        headers["X-User-Id"], headers["X-Auth-Token"] = user_id, token
+        generated = next((v for k, v in headers.items() if k.lower() == CODE_HEADER), None)
+        if not malformed_code(generated):
+            headers = {k: v for k, v in headers.items() if k.lower() != CODE_HEADER}
+            headers[CODE_HEADER] = self.code()
+        case.headers = headers
 
     def note_answer(self, status: int, *, had_auth: bool, named_pool_user: bool) -> None:
         """After an answer: a 2xx that did not name a pool user may have been a self-reset; a 401 to
@@ -76,26 +78,6 @@ class PropertyCaller:
             self.stale = True
 
 
-def negates_code(case: Any) -> bool:
-    """Whether a negative case deliberately broke `x-2fa-code` (then its generated value is kept)."""
-    meta = getattr(case, "_meta", None)
-    return any(name.lower() == CODE_HEADER and location == ParameterLocation.HEADER
-               for name, location in negated_parameters(meta))
-
-
-def make_auth_provider(caller: PropertyCaller) -> type:
-    """A schemathesis auth provider class bound to `caller`.
-
-    schemathesis applies it while generating (skipping cases that negate the security headers), which
-    marks those cases as carrying explicit auth (what `ignored_auth` needs). Coverage cases are built
-    long before they are sent, so the test re-applies it right before each call.
-    """
-
-    class PropertyCallerAuth:
-        def get(self, case: Any, context: Any) -> PropertyCaller:
-            return caller
-
-        def set(self, case: Any, data: PropertyCaller, context: Any) -> None:
-            data.apply(case)
-
-    return PropertyCallerAuth
+def malformed_code(value: object) -> bool:
+    """Is `value` an `x-2fa-code` no caller could hold (a negative case's)? Absent and well-formed are not."""
+    return value is not None and not (isinstance(value, str) and WELL_FORMED_CODE.fullmatch(value))

@@ -9,59 +9,59 @@ Every check belongs to exactly one requirement, so a failing check fails only th
 | content_type_conformance       | SCHEMA-01 | the declared media type is application/json |
 | response_schema_conformance    | SCHEMA-01 | body validates against the schema of its status |
 | response_headers_conformance   | SCHEMA-01 | headers the spec declares for the status |
-| ignored_auth                   | SCHEMA-01 | the spec declares X-User-Id + X-Auth-Token: a 2xx without them is an undeclared answer |
-| negative_data_rejection (tuned)| SCHEMA-01 | input the spec's schema forbids and Rocket.Chat evaluates must get a declared error |
+| auth_enforced                  | SCHEMA-01 | the spec declares X-User-Id + X-Auth-Token: a 2xx without the caller's session is undeclared |
+| rocket_chat_rejects            | SCHEMA-01 | input Rocket.Chat refuses on the target's release line must not get a 2xx |
 | error_body_shape               | SCHEMA-03 | success:false, string error, `[errorType]` suffix |
 | success_names_existing_user    | SCHEMA-04 | a 200 only when the request named an existing user or none |
 
-Not used, because real Rocket.Chat legitimately fails them: positive_data_acceptance (a valid body
-naming an unknown user is answered 400), unsupported_method / allow_header_conformance (7.x answers
-an undeclared method with 404, not 405), missing_required_header (the spec has no required header
-parameter: the auth headers are security schemes, judged by ignored_auth). The stateful checks
-(use_after_free, ensure_resource_availability, object_level_authorization) need links the single
-operation does not have.
+The first five are schemathesis' own, looked up by name in `schemathesis.checks`; every check runs
+through the public `Case.validate_response`, one call per check, so each failure group is one
+check's. Not used, because real Rocket.Chat legitimately fails them: positive_data_acceptance (a
+valid body naming an unknown user is answered 400), unsupported_method / allow_header_conformance
+(7.x answers an undeclared method with 404, not 405), missing_required_header (the auth headers are
+security schemes, judged by auth_enforced). ignored_auth and negative_data_rejection are replaced by
+auth_enforced and rocket_chat_rejects: they judge the request as sent (what the server read), not
+schemathesis' generation metadata, which has no public API, and they send no probe (AUTH-01..07
+already send the request without credentials, with a wrong token and with another user's id). The
+stateful checks need links the single operation does not have.
 
 A 5xx is judged only by SCHEMA-02: its status and body say nothing more about the contract, and
 filing it under SCHEMA-01/03 as well would fail three requirements for one defect.
 """
 from __future__ import annotations
 
-import copy
 import json
-import threading
 from collections.abc import Callable
 from typing import Any
 
-from schemathesis.checks import CheckContext, not_a_server_error, run_checks
-from schemathesis.core.failures import Failure
-from schemathesis.core.parameters import ParameterLocation
-from schemathesis.generation.meta import CoverageScenario, coverage_scenario, negated_parameters
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    ignored_auth,
-    negative_data_rejection,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+import schemathesis.checks
+from schemathesis.errors import FailureGroup
 
+from ..releases import Release
 from .safety import NameMapper, js_blank
 
-CheckFn = Callable[[CheckContext, Any, Any], Any]
+CheckFn = Callable[[Any, Any, Any], Any]
 TARGET_KEYS = ("userId", "username", "user")  # the order Rocket.Chat reads them in
 JSON_TYPES = ("application/json",)
+#: 8.x answers schema violations of the body with this errorType, its `error` without the suffix.
+INVALID_PARAMS = "invalid-params"
+SCHEMATHESIS_CHECKS = {
+    "SCHEMA-01": ("status_code_conformance", "content_type_conformance", "response_schema_conformance",
+                  "response_headers_conformance"),
+    "SCHEMA-02": ("not_a_server_error",),
+}
 
 
-def _is_other_method_probe(case: Any) -> bool:
+def _other_route(response: Any) -> bool:
     # Coverage probes with a method the spec does not declare hit a different route, not this contract.
-    return coverage_scenario(case) == CoverageScenario.UNSPECIFIED_HTTP_METHOD
+    return (response.request.method or "").upper() != "POST"
 
 
-def error_body_shape(ctx: CheckContext, response: Any, case: Any) -> None:
+def error_body_shape(ctx: Any, response: Any, case: Any) -> None:
     """SCHEMA-03: every error body has success:false and a string error ending in [errorType]."""
     status = response.status_code
     # 401 has the documented auth body ({"status","message"}, no `success` up to 6.x); 5xx is SCHEMA-02's.
-    if status < 400 or status >= 500 or status == 401 or _is_other_method_probe(case):
+    if status < 400 or status >= 500 or status == 401 or _other_route(response):
         return None
     try:
         body = json.loads(response.content or b"")
@@ -79,7 +79,8 @@ def error_body_shape(ctx: CheckContext, response: Any, case: Any) -> None:
         error_type = body["errorType"]
         if not isinstance(error_type, str):
             problems.append(f"`errorType` is {type(error_type).__name__}, expected a string")
-        elif isinstance(error, str) and not error.endswith(f"[{error_type}]"):
+        elif isinstance(error, str) and error_type != INVALID_PARAMS and not error.endswith(f"[{error_type}]"):
+            # invalid-params: 8.x's body validator has no suffix, older parameter checks do; both are fine.
             problems.append(f"`error` {error[:120]!r} does not end with [{error_type}]")
     if problems:
         raise AssertionError(f"HTTP {status} error body breaks the error format: " + "; ".join(problems))
@@ -102,8 +103,8 @@ def sent_json_body(response: Any) -> tuple[bool, Any]:
 def make_success_check(mapper: NameMapper) -> CheckFn:
     """SCHEMA-04 per request: a 2xx only when the body named an existing (pool) user or none."""
 
-    def success_names_existing_user(ctx: CheckContext, response: Any, case: Any) -> None:
-        if not 200 <= response.status_code < 300 or _is_other_method_probe(case):
+    def success_names_existing_user(ctx: Any, response: Any, case: Any) -> None:
+        if not 200 <= response.status_code < 300 or _other_route(response):
             return None
         is_json, body = sent_json_body(response)
         # Only a JSON object names a target; other media types may or may not be parsed by a server,
@@ -120,24 +121,40 @@ def make_success_check(mapper: NameMapper) -> CheckFn:
     return success_names_existing_user
 
 
-def rocket_chat_must_reject(case: Any, response: Any, two_factor: bool | None) -> bool:
-    """Does real Rocket.Chat refuse this negative case? Only then is negative_data_rejection asked.
+def make_auth_check(caller_session: Callable[[Any], bool]) -> CheckFn:
+    """SCHEMA-01: the spec requires X-User-Id + X-Auth-Token; a 2xx to a request without the caller's
+    live session (none, a generated or wrong token, a token sent with another id) is undeclared."""
 
-    Rocket.Chat validates no schema: it ignores extra keys and unknown x-2fa-method values, treats a
-    non-object or unparsed body as a self-reset (200), and reads userId, username, user in that order,
-    stopping at the first non-blank string. So a broken value it never reads is not refused.
+    def auth_enforced(ctx: Any, response: Any, case: Any) -> None:
+        if 200 <= response.status_code < 300 and not _other_route(response) and not caller_session(response):
+            raise AssertionError(f"HTTP {response.status_code} to a request without valid credentials: "
+                                 "the operation does not enforce the authentication the spec declares")
+        return None
+
+    return auth_enforced
+
+
+def rocket_chat_must_reject(response: Any, two_factor: bool | None, release: Release) -> bool:
+    """Does real Rocket.Chat refuse the request as sent (whatever the caller holds)?
+
+    All lines read userId, username, user in that order, stopping at the first non-blank string; a
+    value that is not a string is refused (≤7.x a leaked TypeError, 8.x `invalid-params` for objects
+    and arrays and a lookup of the coerced text for scalars, which names nobody), and keys present but
+    all blank or null are `error-user-param-not-provided`. With 2FA on, a malformed code is refused.
+    8.x validates the body's schema first: another key, or JSON that is not an object, is
+    `invalid-params`; ≤7.x ignores other keys and treats a non-object body as a self-reset (200).
     """
-    schema = case.operation.schema
-    if schema.is_security_param_negated(case):
-        return True  # 401 before anything else
-    negated = {(name.lower(), location) for name, location in negated_parameters(case._meta)}
-    if two_factor and ("x-2fa-code", ParameterLocation.HEADER) in negated:
-        return True  # any malformed code is totp-invalid (an empty one totp-required)
-    meta = case._meta
-    if meta is None or not meta.is_negative_at(ParameterLocation.BODY):
-        return False
+    from .caller import CODE_HEADER, malformed_code  # local: caller imports nothing from here
+
+    sent_code = response.request.headers.get(CODE_HEADER)
+    if two_factor and sent_code is not None and malformed_code(sent_code):
+        return True
     is_json, body = sent_json_body(response)
-    if not is_json or not isinstance(body, dict):
+    if not is_json or body is None:
+        return False  # not JSON, or not parseable: read as {} (a self-reset) on every line
+    if release.at_least(8) and (not isinstance(body, dict) or any(k not in TARGET_KEYS for k in body)):
+        return True
+    if not isinstance(body, dict):
         return False
     present = False
     for key in TARGET_KEYS:
@@ -147,79 +164,47 @@ def rocket_chat_must_reject(case: Any, response: Any, two_factor: bool | None) -
         value = body[key]
         if value is None or (isinstance(value, str) and js_blank(value)):
             continue  # `params.userId?.trim()` is blank: look at the next key
-        return not isinstance(value, str)  # a non-string throws (400); a name is looked up (stop)
+        return not isinstance(value, str)  # a non-string is refused; a name is looked up (stop)
     return present  # keys present but all blank/null → error-user-param-not-provided
 
 
-def make_negative_check(two_factor: bool | None) -> CheckFn:
-    """schemathesis' negative_data_rejection, asked only where real Rocket.Chat rejects."""
+def make_reject_check(two_factor: bool | None, release: Release) -> CheckFn:
+    """SCHEMA-01: a request Rocket.Chat refuses must not be answered 2xx (the spec declares 4xx for it)."""
 
-    def negative_data_rejection_rc(ctx: CheckContext, response: Any, case: Any) -> None:
-        if rocket_chat_must_reject(case, response, two_factor):
-            return negative_data_rejection(ctx, response, case)
+    def rocket_chat_rejects(ctx: Any, response: Any, case: Any) -> None:
+        if 200 <= response.status_code < 300 and not _other_route(response) \
+                and rocket_chat_must_reject(response, two_factor, release):
+            raise AssertionError(f"HTTP {response.status_code} to a request Rocket.Chat {release.profile}.x "
+                                 "refuses (a non-string or blank target, another key on 8.x, or a malformed code)")
         return None
 
-    return negative_data_rejection_rc
+    return rocket_chat_rejects
 
 
-def make_ignored_auth_once(lock: threading.Lock, *, probes: bool = True) -> CheckFn:
-    """schemathesis' ignored_auth, probing one judgement at a time.
+def build_checks(mapper: NameMapper, two_factor: bool | None, release: Release,
+                 caller_session: Callable[[Any], bool]) -> dict[str, list[CheckFn]]:
+    """The checks of one answer, by requirement."""
+    checks: dict[str, list[CheckFn]] = {rid: [getattr(schemathesis.checks, name) for name in names]
+                                        for rid, names in SCHEMATHESIS_CHECKS.items()}
+    checks["SCHEMA-01"] += [make_auth_check(caller_session), make_reject_check(two_factor, release)]
+    checks["SCHEMA-03"] = [error_body_shape]
+    checks["SCHEMA-04"] = [make_success_check(mapper)]
+    return checks
 
-    The check judges a 2xx answer itself (generated or missing credentials must not succeed), and for
-    a 2xx with the caller's real credentials it sends three unauthenticated probes (each delayed
-    0.5-1 s up to 6.x) until one judgement has proven the operation enforces auth. Answers are judged
-    concurrently: while one judgement probes, the others, and every judgement when `probes` is off
-    (another process of the run probes), get the check without its probes. They are never queued
-    behind the prober, which would hold every worker thread for seconds.
+
+def judge(case: Any, response: Any, checks: dict[str, list[CheckFn]], *,
+          base_url: str) -> list[tuple[str, str, Any]]:
+    """Run the checks on one answer; return (requirement, check name, failure) for each failure.
+
+    One `validate_response` call per check: its failure group then belongs to that one check.
     """
-
-    def ignored_auth_once(ctx: CheckContext, response: Any, case: Any) -> Any:
-        if probes and lock.acquire(blocking=False):
+    found: list[tuple[str, str, Any]] = []
+    for requirement, fns in checks.items():
+        if response.status_code >= 500 and requirement != "SCHEMA-02":
+            continue
+        for fn in fns:
             try:
-                return ignored_auth(ctx, response, case)
-            finally:
-                lock.release()
-        return ignored_auth(_without_probes(ctx, case), response, case)
-
-    ignored_auth_once.__name__ = "ignored_auth"  # findings name the schemathesis check
-    return ignored_auth_once
-
-
-def _without_probes(ctx: CheckContext, case: Any) -> CheckContext:
-    """The same context, with the operation counted as proven: ignored_auth then sends no probe."""
-    quiet = copy.copy(ctx)
-    quiet.auth_enforced_operations = {*(ctx.auth_enforced_operations or ()), case.operation.label}
-    return quiet
-
-
-def build_checks(mapper: NameMapper, two_factor: bool | None, auth_lock: threading.Lock | None = None,
-                 *, auth_probes: bool = True) -> list[tuple[CheckFn, str]]:
-    """The checks of one answer; `auth_probes=False` where another process of the run sends
-    ignored_auth's probes (the check still judges the answer itself)."""
-    return [
-        (not_a_server_error, "SCHEMA-02"),
-        (status_code_conformance, "SCHEMA-01"),
-        (content_type_conformance, "SCHEMA-01"),
-        (response_schema_conformance, "SCHEMA-01"),
-        (response_headers_conformance, "SCHEMA-01"),
-        (make_ignored_auth_once(auth_lock or threading.Lock(), probes=auth_probes), "SCHEMA-01"),
-        (make_negative_check(two_factor), "SCHEMA-01"),
-        (error_body_shape, "SCHEMA-03"),
-        (make_success_check(mapper), "SCHEMA-04"),
-    ]
-
-
-def judge(case: Any, response: Any, ctx: CheckContext,
-          checks: list[tuple[CheckFn, str]]) -> list[tuple[str, str, Failure]]:
-    """Run the checks on one answer; return (requirement, check name, failure) for each failure."""
-    if response.status_code >= 500:
-        checks = [(fn, req) for fn, req in checks if req == "SCHEMA-02"]
-    requirement_of = {fn.__name__: req for fn, req in checks}
-    found: list[tuple[str, str, Failure]] = []
-
-    def on_failure(name: str, collected: set[Failure], failure: Failure) -> None:
-        collected.add(failure)
-        found.append((requirement_of[name], name, failure))
-
-    run_checks(case=case, response=response, ctx=ctx, checks=[fn for fn, _ in checks], on_failure=on_failure)
+                case.validate_response(response, checks=[fn], transport_kwargs={"base_url": base_url})
+            except FailureGroup as group:
+                found += [(requirement, fn.__name__, failure) for failure in group.exceptions]
     return found

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from ..redact import redact
 from ..results import Evidence
@@ -46,6 +46,7 @@ class Ledger:
     """Filled by the exploring test, read by one small test per SCHEMA-ID."""
 
     cases: int = 0
+    generated: int = 0  # of `cases`, those schemathesis generated (the rest are explicit.py's)
     findings: dict[str, list[Finding]] = field(default_factory=lambda: defaultdict(list))
     notes: list[str] = field(default_factory=list)  # SHOULD-level observations, never failures
     statuses: Counter = field(default_factory=Counter)  # HTTP status -> answers, for the run summary
@@ -77,26 +78,6 @@ class Ledger:
         with self._lock:
             if not self.harness_error:
                 self.harness_error = redact(message)
-
-    def to_wire(self) -> dict[str, object]:
-        """Cases, answers, findings, notes and error as plain JSON (the fuzzing child sends this)."""
-        with self._lock:
-            return {"cases": self.cases, "statuses": {str(k): v for k, v in self.statuses.items()},
-                    "findings": [asdict(f) for items in self.findings.values() for f in items],
-                    "notes": list(self.notes), "harness_error": self.harness_error}
-
-    def merge_wire(self, data: dict) -> None:
-        """Add another process's `to_wire()` to this ledger."""
-        with self._lock:
-            self.cases += int(data["cases"])
-            for status, count in dict(data["statuses"]).items():
-                self.statuses[int(status)] += int(count)
-        for item in data["findings"]:
-            self.add(Finding(**item))
-        for note in data["notes"]:
-            self.note(str(note))
-        if data["harness_error"]:
-            self.fail_run(str(data["harness_error"]))
 
     def failures(self, requirement: str) -> list[Finding]:
         return list(self.findings.get(requirement, ()))

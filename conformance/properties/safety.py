@@ -11,7 +11,6 @@ from typing import Any, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
-from schemathesis.transport.requests import SameHostRedirectsSession
 
 from ..errors import HarnessError
 
@@ -32,6 +31,12 @@ _UNSAFE_TAIL = re.compile(r"[\\^$.|?*+()\[\]{}\x00]")
 TAIL_LIMIT = 256
 #: Every n-th user reference (by hash) names a disposable pool user, the rest name nobody.
 POOL_ONE_IN = 3
+#: The one number (or boolean) a request may carry where a user reference is read. 8.x coerces such
+#: a value to text before the lookup (`123` → "123", `true` → "true", which real users may be named);
+#: this one's text, "1e+300" in JSON and JavaScript alike, has a '+' no Rocket.Chat username may hold
+#: and is no id. Up to 7.x any non-string is refused unread, so the one value exercises that path too.
+SAFE_NUMBER = 1e300
+SAFE_NUMBER_TEXT = json.dumps(SAFE_NUMBER)
 
 
 class UnsafeRequest(HarnessError):
@@ -103,9 +108,11 @@ class NameMapper:
         return self.nobody(value)
 
     def map_value(self, key: str, value: Any) -> Any:
-        """Map strings under a name key at any depth; keep non-strings (only strings can match)."""
+        """Map strings under a name key at any depth, and every number or boolean to SAFE_NUMBER."""
         if isinstance(value, str):
             return self.map_string(key, value)
+        if isinstance(value, (bool, int, float)):
+            return SAFE_NUMBER
         if isinstance(value, list):
             return [self.map_value(key, item) for item in value]
         if isinstance(value, dict):
@@ -154,7 +161,7 @@ class NameMapper:
         if js_blank(value):
             return True
         trimmed = js_trim(value)
-        if trimmed.startswith(self.nobody_prefix):
+        if trimmed.startswith(self.nobody_prefix) or trimmed == SAFE_NUMBER_TEXT:
             return True
         return any(trimmed == u.id or trimmed.casefold() == u.username.casefold() for u in self.pool)
 
@@ -171,10 +178,14 @@ def _form_key(key: str) -> str:
 
 
 def name_values(body: Any, *, key: str = "", under_name: bool = False) -> Iterator[tuple[str, str]]:
-    """Every (key, string) a server could read as a user reference, at any depth."""
+    """Every (key, text) a server could read as a user reference, at any depth (numbers and booleans as
+    the text 8.x coerces them to)."""
     if isinstance(body, str):
         if under_name:
             yield key, body
+    elif isinstance(body, (bool, int, float)):
+        if under_name:
+            yield key, json.dumps(body)
     elif isinstance(body, dict):
         for k, value in body.items():
             named = under_name or (isinstance(k, str) and k.strip().lower() in NAME_KEYS)
@@ -205,13 +216,13 @@ def wire_name_values(body: bytes | str | None, url: str) -> list[tuple[str, str]
     return found
 
 
-class GuardedSession(SameHostRedirectsSession):
+class GuardedSession(requests.Session):
     """A requests session that refuses to send a request naming a user outside the allow list.
 
     The last line of defence after the mapping hook: it reads the final bytes (any content type,
     the query string and X-User-Id) and raises UnsafeRequest instead of sending. It also keeps a
-    record of every user reference sent, for the run's log and the selftests. Like schemathesis'
-    own session it follows redirects only within the same host, so credentials never leave it.
+    record of every user reference sent, for the run's log and the selftests. It follows no redirect:
+    credentials never leave for another address, and a 3xx is judged as the answer it is.
     """
 
     def __init__(self, mapper: NameMapper) -> None:
@@ -235,8 +246,7 @@ class GuardedSession(SameHostRedirectsSession):
     def sibling(self) -> GuardedSession:
         """A session for another thread, sharing the allow list and the record of what was sent.
 
-        schemathesis swaps `session.headers` around each call, so one session must not serve two
-        threads at once.
+        A requests session is not documented as thread-safe, so each thread gets its own.
         """
         other = GuardedSession(self.mapper)
         other.verify = self.verify
@@ -245,12 +255,13 @@ class GuardedSession(SameHostRedirectsSession):
         return other
 
     def record(self, refs: Iterable[tuple[str, str]]) -> None:
-        """Add user references sent by another process of the run (the fuzzing child)."""
+        """Add user references about to be sent (any thread of the run)."""
         with self._lock:
             self.sent.extend(refs)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         refs = self.inspect(request)
         self.record(refs)
+        kwargs["allow_redirects"] = False
         return super().send(request, **kwargs)
 

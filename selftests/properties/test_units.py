@@ -1,4 +1,4 @@
-"""Unit tests of the property run's safety mapping, wire guard and SCHEMA-03 check (no server)."""
+"""Unit tests of the property run's safety mapping, wire guard and custom checks (no server)."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,10 @@ import pytest
 import requests
 
 from conformance.properties import GuardedSession, NameMapper, PoolUser, UnsafeRequest, error_body_shape
-from conformance.properties.safety import js_blank, wire_name_values
+from conformance.properties.caller import malformed_code
+from conformance.properties.checks import make_auth_check, make_reject_check, rocket_chat_must_reject
+from conformance.properties.safety import SAFE_NUMBER, js_blank, wire_name_values
+from conformance.releases import release_of
 
 POOL = (PoolUser("PoolId00000000001", "rcc-1a2b3c4d-u1"), PoolUser("PoolId00000000002", "rcc-1a2b3c4d-u2"))
 DANGEROUS = ["a", "Admin", "user", "0", "test", " admin ", "rocket.cat", "ADMIN\t", "GonjPyg3gB3Z9ur9s", "a|.*",
@@ -43,9 +46,23 @@ def test_nobody_values_are_unmistakable_and_literal(mapper):
     assert "\u00e9" in value  # unicode is kept: the server still sees non-ASCII input
 
 
-@pytest.mark.parametrize("value", ["", " ", "\t\n", "\u3000", None, 0, 123, True, 1.5, {}, []])
-def test_blank_strings_and_non_strings_are_kept(mapper, value):
+@pytest.mark.parametrize("value", ["", " ", "\t\n", "\u3000", None, {}, []])
+def test_blank_strings_null_and_empty_containers_are_kept(mapper, value):
     assert mapper.map_body({"userId": value}) == {"userId": value}
+
+
+@pytest.mark.parametrize("value", [0, 123, True, False, 1.5, -7])
+def test_numbers_and_booleans_become_the_one_safe_number(mapper, value):
+    """8.x coerces them to text ("123", "true") before the lookup: real users may be named so."""
+    mapped = mapper.map_body({"username": value, "userId": [value]})
+    assert mapped == {"username": SAFE_NUMBER, "userId": [SAFE_NUMBER]}
+    assert GuardedSession(mapper).inspect(requests.Request("POST", "http://t/", json=mapped).prepare())
+
+
+@pytest.mark.parametrize("body", [{"username": 123}, {"user": True}, {"userId": [0]}])
+def test_wire_guard_refuses_numbers_a_server_could_coerce_to_a_name(mapper, body):
+    with pytest.raises(UnsafeRequest):
+        GuardedSession(mapper).inspect(requests.Request("POST", "http://t/", json=body).prepare())
 
 
 def test_python_only_whitespace_is_not_blank(mapper):
@@ -57,7 +74,7 @@ def test_nested_values_and_query_operators_are_neutralised(mapper):
     body = {"userId": {"$ne": None, "$regex": "adm"}, "x": {"username": ["admin", 5]}, "foo": "admin"}
     mapped = mapper.map_body(body)
     assert set(mapped["userId"]) == {"rcc$ne", "rcc$regex"}
-    assert mapped["userId"]["rcc$regex"] != "adm" and mapped["x"]["username"][1] == 5
+    assert mapped["userId"]["rcc$regex"] != "adm" and mapped["x"]["username"][1] == SAFE_NUMBER
     assert mapped["foo"] == "admin"  # a key no server reads as a user is left alone
 
 
@@ -100,9 +117,10 @@ def test_wire_guard_accepts_mapped_bodies(mapper):
     assert len(refs) == 3
 
 
-def _answer(status, body, ctype="application/json"):
+def _answer(status, body, ctype="application/json", *, sent=b"{}", headers=None):
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return SimpleNamespace(status_code=status, content=content, headers={"Content-Type": [ctype]})
+    request = SimpleNamespace(method="POST", body=sent, headers={"Content-Type": "application/json", **(headers or {})})
+    return SimpleNamespace(status_code=status, content=content, headers={"Content-Type": [ctype]}, request=request)
 
 
 CASE = SimpleNamespace(_meta=None)
@@ -111,6 +129,9 @@ CASE = SimpleNamespace(_meta=None)
 @pytest.mark.parametrize("status, body", [
     (400, {"success": False, "error": "Not allowed [error-not-allowed]", "errorType": "error-not-allowed"}),
     (400, {"success": False, "error": "params.userId?.trim is not a function"}),  # undocumented, well-formed
+    # 8.x's body validator: invalid-params without the suffix; older parameter checks add it.
+    (400, {"success": False, "errorType": "invalid-params", "error": "must NOT have additional properties"}),
+    (400, {"success": False, "errorType": "invalid-params", "error": "must be string [invalid-params]"}),
     (401, {"status": "error", "message": "You must be logged in to do this."}),  # documented 6.x auth body
     (429, {"success": False, "error": "Slow down [error-too-many-requests]"}),
     (500, b"<html>oops</html>"),  # SCHEMA-02's, not SCHEMA-03's
@@ -130,3 +151,53 @@ def test_error_body_shape_accepts_real_answers(status, body):
 def test_error_body_shape_rejects_broken_errors(status, body):
     with pytest.raises(AssertionError):
         error_body_shape(None, _answer(status, body), CASE)
+
+
+V8, V7, V6 = release_of("8.6.0"), release_of("7.4.1"), release_of("6.13.0")
+
+
+@pytest.mark.parametrize("sent, lines", [
+    ({"userId": 5}, (V8, V7, V6)),  # a non-string target: a TypeError up to 7.x, a lookup of "5" (nobody) on 8.x
+    ({"userId": None, "username": " "}, (V8, V7, V6)),  # all blank: error-user-param-not-provided
+    ({"username": {"a": 1}}, (V8, V7, V6)),
+    ({"foo": 1}, (V8,)),  # another key: invalid-params on 8.x, ignored (a self-reset) before
+    ([1, 2], (V8,)),  # JSON that is not an object
+    ({"userId": "someone", "foo": 1}, (V8,)),
+    ({}, ()),  # the self-reset is always allowed
+    ({"userId": "someone"}, ()),  # a name is looked up: refused or not depends on who exists
+])
+def test_what_rocket_chat_refuses_depends_on_the_body_and_the_line(sent, lines):
+    for release in (V8, V7, V6):
+        answer = _answer(200, {"success": True}, sent=json.dumps(sent).encode())
+        assert rocket_chat_must_reject(answer, True, release) is (release in lines), (sent, release.profile)
+        check = make_reject_check(True, release)
+        if release in lines:
+            with pytest.raises(AssertionError):
+                check(None, answer, CASE)
+        else:
+            assert check(None, answer, CASE) is None
+        refused = _answer(400, {"success": False, "errorType": "invalid-params", "error": "must be object"},
+                          sent=json.dumps(sent).encode())
+        assert check(None, refused, CASE) is None  # only a 2xx is judged
+
+
+@pytest.mark.parametrize("code, two_factor, refused", [
+    ("12345", True, True), ("", True, True), ("123456", True, False), ("12345", False, False),
+    ("12345", None, False), ("a" * 64, True, False),
+])
+def test_a_malformed_code_is_refused_only_when_2fa_is_on(code, two_factor, refused):
+    answer = _answer(200, {"success": True}, headers={"x-2fa-code": code})
+    assert rocket_chat_must_reject(answer, two_factor, V7) is refused
+
+
+def test_malformed_codes_are_those_the_spec_forbids():
+    assert [malformed_code(v) for v in (None, "123456", "AbCd1234", "f" * 64)] == [False] * 4
+    assert [malformed_code(v) for v in ("", "12345", "1234567", "F" * 64, 123456)] == [True] * 5
+
+
+def test_a_2xx_without_the_callers_session_fails_auth_enforced():
+    ok, refused = _answer(200, {"success": True}), _answer(401, {"status": "error", "message": "x"})
+    with pytest.raises(AssertionError, match="does not enforce"):
+        make_auth_check(lambda _: False)(None, ok, CASE)
+    assert make_auth_check(lambda _: True)(None, ok, CASE) is None
+    assert make_auth_check(lambda _: False)(None, refused, CASE) is None

@@ -172,12 +172,3 @@ def report(folder: Path) -> dict[str, Any]:
     path = folder / "report.json"
     assert path.is_file(), f"no report.json in {folder}"
     return json.loads(path.read_text())
-
-
-def process_gone(pid: int) -> bool:
-    """Exited (or a zombie nobody reaped yet: PID 1 of a container may never reap it)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-    return state in ("Z", "X")

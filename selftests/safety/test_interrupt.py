@@ -14,7 +14,7 @@ import pytest
 
 from selftests.faults.servers import RESET_PATH, FaultProxy
 
-from .helpers import PASSWORD, RefProcess, cli_env, finish, process_gone, report, run_cli, start_cli, wait_for
+from .helpers import PASSWORD, RefProcess, cli_env, finish, report, run_cli, start_cli, wait_for
 from .secrets import assert_no_secrets, from_wire
 
 pytestmark = pytest.mark.slow
@@ -168,29 +168,22 @@ def test_interrupt_swallowed_inside_a_gc_callback_still_ends_the_run(tmp_path: P
     assert "interrupted: SIGINT" in out and "raised again: SIGINT" in out
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        found += [int(c) for c in task.read_text().split()]
-    return found
-
-
-def test_ctrl_c_while_the_fuzzing_child_works_stops_it_and_cleans_up(server: RefProcess, tmp_path: Path) -> None:
-    """The child sends its cases slowly (a proxy delays each reset): Ctrl-C must not wait for them."""
+def test_ctrl_c_while_the_property_run_sends_stops_it_and_cleans_up(server: RefProcess, tmp_path: Path) -> None:
+    """The property run sends its cases slowly (a proxy delays each reset): Ctrl-C must not send the rest."""
     state, out = tmp_path / "state", tmp_path / "report"
     with FaultProxy(upstream=server.url, mode="slow", delay=0.2, paths=frozenset({RESET_PATH})) as proxy:
         proc = start_cli("run", "--url", proxy.url, "--examples", "300", "--report-dir", str(out),
                          env=cli_env(state), cwd=tmp_path)
-        wait_for(lambda: sum(1 for s in proxy.seen if s.path == RESET_PATH) >= 40, 60, "the child at work", proc)
-        children = _children(proc.pid)
-        assert children, "the run has a fuzzing child"
+        resets = lambda: sum(1 for s in proxy.seen if s.path == RESET_PATH)  # noqa: E731
+        wait_for(lambda: resets() >= 40, 60, "the property run at work", proc)
         proc.send_signal(signal.SIGINT)
+        at_interrupt = resets()
         done = finish(proc, 45)
+        after = resets() - at_interrupt
     assert done.code == 2, done.both[-2000:]
-    # The child had about 60 s of slowed cases left; cleanup takes a few seconds.
-    assert done.seconds < 30, "the run waited for the child's remaining cases"
+    # About 300 cases were left; the ones already in flight or queued on the bounded pool may still go.
+    assert after < 20, f"{after} resets were sent after the interrupt"
     assert "interrupted" in done.err.splitlines()[-1], done.err
-    assert all(process_gone(pid) for pid in children), "the fuzzing child outlived the run"
     assert server.admin.run_users() == []
     assert report(out)["verdict"] == "error"
 
