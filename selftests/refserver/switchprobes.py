@@ -193,7 +193,15 @@ def p_past_limit(api: Api) -> Facts:
     return {"past_limit_status": status}
 
 
+def p_body(api: Api) -> Facts:
+    """8.x body schema: another key without a code, a numeric userId with one (≤7.x: no schema)."""
+    u = provision(api, "admin")
+    extra = api.post(RESET, user=u, json={"userId": "nobody", "foo": 1}).json().get("errorType")
+    numeric = api.post(RESET, user=u, code=u.code(), json={"userId": 123}).json().get("errorType")
+    return {"body_extra_key_without_code": extra, "body_numeric_user_id": numeric}
+
+
 PROBES: tuple[Callable[[Api], Facts], ...] = (
     p_unauth, p_auth_first, p_wrong_method, p_headers, p_totp_required, p_wrong_code, p_window, p_remember,
     p_backup, p_fallback, p_permission, p_lookup, p_other_reset, p_self_reset, p_version, p_auth_variants,
-    p_email_attempts, p_past_limit)
+    p_email_attempts, p_past_limit, p_body)
