@@ -84,9 +84,9 @@ class Worker:
         return resp if resp.status_code == expect else None
 
     def _create_and_login(self, username: str, password: str, role: str = "user",
-                          verified: bool = True) -> dict[str, str]:
+                          verified: bool = False) -> dict[str, str]:
         body = {"username": username, "email": f"{username}@example.com", "name": username, "password": password,
-                "roles": [role], "verified": verified}
+                "roles": [role], "verified": verified}  # unverified: no e-mail 2FA at login (behaviour.md §11.1)
         if self.call("create", "POST", f"{API}/users.create", 200, headers=self.admin, json=body) is None:
             raise RuntimeError(f"could not create {username}")
         if role == "user":

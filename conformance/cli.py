@@ -19,6 +19,7 @@ import conformance
 
 from .errors import HarnessError
 from .redact import redact
+from .releases import NEWEST
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -90,10 +91,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def target_slug(url: str | None, mutant: str | None = None, profile: str = "7") -> str:
-    """`embedded` or e.g. `rc-example-com-3000` for https://rc.example.com:3000/."""
+def target_slug(url: str | None, mutant: str | None = None, profile: str = NEWEST) -> str:
+    """`embedded` (`embedded-profile-6`, `embedded-<mutant>`) or e.g. `rc-example-com-3000` for https://rc.example.com:3000/."""
     if not url:
-        parts = ["embedded"] + ([f"profile-{profile}"] if profile != "7" else []) + ([mutant] if mutant else [])
+        parts = ["embedded"] + ([f"profile-{profile}"] if profile != NEWEST else []) + ([mutant] if mutant else [])
         return "-".join(re.sub(r"[^a-z0-9]+", "-", p.lower()).strip("-") for p in parts)
     split = urlsplit(url)
     slug = re.sub(r"[^a-z0-9]+", "-", f"{split.netloc.rsplit('@', 1)[-1]}{split.path}".lower()).strip("-")

@@ -20,6 +20,8 @@ USER_PARAM_NOT_PROVIDED = 'The required "userId" or "username" param was not pro
 TOTP_REQUIRED = "TOTP Required [totp-required]"
 TOTP_INVALID = "TOTP Invalid [totp-invalid]"
 TOTP_MAX_ATTEMPTS = "TOTP Maximun Failed Attempts Reached [totp-max-attempts]"  # sic: Rocket.Chat's typo
+#: Answers of a gateway or an overloaded server (502 Bad Gateway, 503 Unavailable, 504 Gateway Timeout).
+UNAVAILABLE = (502, 503, 504)
 TWO_FACTOR_ERRORS = ("totp-required", "totp-invalid", "totp-max-attempts")
 RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 #: Request headers worth showing in evidence and curl lines (the rest is requests' boilerplate).
@@ -113,6 +115,11 @@ def _judge(resp: requests.Response, what: str, problems: list[str], expected_sta
     record(ev)
     if not problems:
         return
+    if resp.status_code in UNAVAILABLE:
+        # A gateway or an overloaded server, not the endpoint's own answer (a crash is a 500): could not judge.
+        raise TargetError(redact(f"the target answered HTTP {resp.status_code} (unavailable) while expecting {what}: "
+                                 f"a gateway or overload answer says nothing about the rule; re-run when it is up. "
+                                 f"Reproduce: {ev.curl}"))
     if resp.status_code == 429 and expected_status != 429:
         # The limiter window of this client IP is used up (an earlier run, or other clients): the
         # answer says nothing about the rule under test, so this is "could not judge", not a failure.

@@ -35,7 +35,7 @@ def test_first_line_and_lines_only_for_selected_requirements(tmp_path):
                 "--seed", "5", "--report-dir", "out")
     lines = done.stdout.splitlines()
     assert lines[0] == ("rc-conformance: checking the embedded reference server (NOT Rocket.Chat) — seed 5, "
-                        "profile 7.x, reports in out"), done.stdout + done.stderr
+                        "profile 8.x, reports in out"), done.stdout + done.stderr
     status_lines = [ln for ln in lines if not ln.startswith("rc-conformance:")]
     assert sorted(ln.split()[1] for ln in status_lines) == ["AUTH-01", "SCHEMA-01"], done.stdout
     report = json.loads((tmp_path / "out" / "report.json").read_text())

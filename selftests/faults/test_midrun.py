@@ -73,12 +73,13 @@ def test_5xx_storm_fails_with_evidence(ref: RefProcess, tmp_path: Path) -> None:
 
 
 def test_effects_are_not_judged_after_a_failed_reset(ref: RefProcess, tmp_path: Path) -> None:
-    """EFFECT-03 observes what a successful reset leaves alone: after a 503 there is nothing to judge."""
+    """A 503 (a gateway or an overloaded server) says nothing about the rule: OK-02 is not judged, and
+    EFFECT-03, which observes what a successful reset leaves alone, has nothing to judge either."""
     with FaultProxy(upstream=ref.url, mode="status", status=503, paths=RESET_ONLY) as proxy:
         done = _run(tmp_path, proxy, "OK-02", "EFFECT-03")
     assert done.code == 2, done.both[-3000:]
     assert "HTTP 503" in done.error_line()
-    assert _statuses(tmp_path) == {"OK-02": "fail", "EFFECT-03": "error"}
+    assert _statuses(tmp_path) == {"OK-02": "error", "EFFECT-03": "error"}
 
 
 def test_429_storm_is_inconclusive_not_failed(ref: RefProcess, tmp_path: Path) -> None:
@@ -116,7 +117,7 @@ def test_reset_calls_hang_the_deadline_ends_the_run(ref: RefProcess, tmp_path: P
 
 
 def test_server_stops_answering_crash_record_then_cleanup(ref: RefProcess, tmp_path: Path) -> None:
-    """After the 2FA probe the whole server goes silent: the run ends in bounded time, its cleanup gives
+    """After the first reset call the whole server goes silent: the run ends in bounded time, its cleanup gives
     up at the first unanswered call (not one timeout per user), the crash record names what is left,
     and `rc-conformance cleanup` removes it once the server is back."""
     with FaultProxy(upstream=ref.url, mode="hang", trigger=f"POST {RESET_PATH}", trigger_after=True) as proxy:
@@ -124,8 +125,8 @@ def test_server_stops_answering_crash_record_then_cleanup(ref: RefProcess, tmp_p
         assert done.code == 2, done.both[-3000:]
         assert done.seconds < 30
         assert "no answer from" in done.error_line()
-        statuses = _statuses(tmp_path)
-        assert "fail" not in statuses.values() and "pass" not in statuses.values(), statuses
+        statuses = _statuses(tmp_path)  # what ran before the silence may pass; nothing after it is judged
+        assert "fail" not in statuses.values() and list(statuses.values()).count("error") >= 2, statuses
         messages = " ".join(t["message"] for r in report(tmp_path / "report")["requirements"] for t in r["tests"])
         assert "rc-conformance cleanup --url" in messages
 

@@ -35,7 +35,9 @@ def server_behind_proxy(request: pytest.FixtureRequest) -> Iterator[tuple[str, R
 
 
 MUTANTS = [
-    pytest.param(Behaviour(error_500_on_non_string=True), "SCHEMA-02", id="500-on-non-string-userId"),
+    # <=7.x only: 8.x coerces or refuses a non-string userId before the handler could crash on it.
+    pytest.param(Behaviour.for_profile("7").replace(error_500_on_non_string=True), "SCHEMA-02",
+                 id="500-on-non-string-userId"),
     pytest.param(Behaviour(ok_body_off_schema=True), "SCHEMA-01", id="200-body-off-schema"),
     pytest.param(Behaviour(response_content_type="text/html"), "SCHEMA-01", id="text-html-content-type"),
 ]
@@ -73,8 +75,8 @@ def test_without_the_exploring_test_nothing_is_judged(server_behind_proxy, tmp_p
     assert run.returncode != 0, run.output[-3000:]
     assert run.statuses() == {rid: "error" for rid in SCHEMA_IDS}, run.output[-3000:]
     assert run.report["verdict"] == "error"
-    # and nothing was sent but the session's 2FA probe (the harness client's)
-    assert {e.headers.get("User-Agent") for e in proxy.resets()} == {"rc-e2e-conformance"}
+    # and no reset call was sent at all (2FA is read from the setting, never probed on the endpoint)
+    assert proxy.resets() == []
 
 
 # -- reproducibility -------------------------------------------------------------------------------
@@ -150,7 +152,7 @@ def _seed_real_looking_users(url: str) -> list[dict[str, str]]:
         password = f"Bystander-{name}-Pa55!"
         created = s.post(f"{url}{API}/users.create", headers=admin, json={
             "username": name, "email": f"bystander-{name.lower()}@example.com", "name": name, "password": password,
-            "verified": True}).json()
+            "verified": False}).json()  # verified would mean e-mail 2FA at login (a mailbox we cannot read)
         assert created.get("success") is True, created
         session = s.post(f"{url}{API}/login", json={"user": name, "password": password}).json()["data"]
         headers = {"X-User-Id": session["userId"], "X-Auth-Token": session["authToken"]}

@@ -31,11 +31,12 @@ def free_port() -> int:
 class RefProcess:
     """`python -m refserver --db FILE` in a subprocess (so signals and kill -9 hit only the suite)."""
 
-    def __init__(self, db: Path, settings: dict[str, str] | None = None, mutant: str | None = None) -> None:
+    def __init__(self, db: Path, settings: dict[str, str] | None = None, mutant: str | None = None,
+                 admin_email_verified: bool = False) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "ADMIN_USERNAME": ADMIN, "ADMIN_PASS": PASSWORD, "ADMIN_EMAIL": EMAIL,
-               "PYTHONPATH": str(ROOT)}
+               "PYTHONPATH": str(ROOT), "ADMIN_EMAIL_VERIFIED": "true" if admin_email_verified else "false"}
         env.update({f"OVERWRITE_SETTING_{k}": v for k, v in (settings or {}).items()})
         cmd = [sys.executable, "-m", "refserver", "--host", "127.0.0.1", "--port", str(self.port), "--db", str(db)]
         if mutant:
