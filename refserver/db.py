@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS users (
   email2fa_enabled INTEGER NOT NULL DEFAULT 0,
   email_code_hash TEXT, email_code_expire REAL, email_code_attempts INTEGER NOT NULL DEFAULT 0,
   e2e_public_key TEXT, e2e_private_key TEXT,
-  failed_logins INTEGER NOT NULL DEFAULT 0, blocked_until REAL NOT NULL DEFAULT 0
+  failed_logins INTEGER NOT NULL DEFAULT 0, blocked_until REAL NOT NULL DEFAULT 0,
+  federated INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS login_tokens (
   hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, kind TEXT NOT NULL DEFAULT 'resume',
@@ -107,6 +108,8 @@ class Database:
             columns = {r["name"] for r in self.all("PRAGMA table_info(login_tokens)")}
             if "last_part" not in columns:  # a database file written by an older refserver
                 self.run("ALTER TABLE login_tokens ADD COLUMN last_part TEXT")
+            if "federated" not in {r["name"] for r in self.all("PRAGMA table_info(users)")}:
+                self.run("ALTER TABLE users ADD COLUMN federated INTEGER NOT NULL DEFAULT 0")
             # OR IGNORE: a kept database keeps its changed roles but gains permissions added since.
             for pid, roles in DEFAULT_PERMISSIONS.items():
                 self.run("INSERT OR IGNORE INTO permissions VALUES (?,?,?)", (pid, json.dumps(roles), time.time()))

@@ -64,6 +64,9 @@ def reset_user(st: AppState, target_id: str, *, notify: bool, caller: Caller) ->
     if notify and b.send_reset_email and named and named["email"] and named["email_verified"]:
         store.send_mail(named["id"], named["email"], "E2E Key Reset Notification",
                         "Your end-to-end encryption key was reset by an administrator.")
+    target = store.get_user(target_id)
+    if target is not None and target["federated"]:  # §10.5: after the notice, before anything is reset
+        raise ApiError("error-not-allowed", "Federated Users cant have TOTP", {"function": "resetTOTP"})
     if b.clear_keys or b.clear_bystander_keys:
         store.clear_keys(None if b.clear_bystander_keys else target_id)
     if b.clear_sessions:

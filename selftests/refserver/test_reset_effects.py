@@ -64,3 +64,15 @@ def test_reset_also_drops_personal_access_tokens(api: Api, make_user) -> None:
     assert api.post(RESET, user=caller, code=caller.code(), json={"username": target.username}).json()["success"]
     assert api.http.get(api.url + "/api/v1/me", headers={"X-User-Id": target.id, "X-Auth-Token": pat}).status_code \
         == 401
+
+
+def test_federated_target_is_not_allowed_after_the_notice_and_keeps_everything(api: Api, make_user) -> None:
+    """§10.5: resetUserE2EEncriptionKey e-mails the target, then refuses a federated one (text and details)."""
+    caller, target = make_user("admin", totp=True), make_user(totp=True)
+    api.store.update_user(target.id, federated=1)  # federation itself is not modelled: only the flag
+    r = api.post(RESET, user=caller, code=caller.code(), json={"userId": target.id})
+    assert r.status_code == 400 and r.json() == {
+        "success": False, "error": "Federated Users cant have TOTP [error-not-allowed]",
+        "errorType": "error-not-allowed", "details": {"function": "resetTOTP"}}, r.text
+    assert api.me_status(target) == 200 and "public_key" in api.fetch_keys(target)
+    assert [m["subject"] for m in api.store.outbox(target.id)].count("E2E Key Reset Notification") == 1
