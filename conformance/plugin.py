@@ -30,6 +30,7 @@ pytest_plugins = ("conformance.collect",)
 RATE_ID = "RATE-01"
 TWO_FACTOR_SETTING = "Accounts_TwoFactorAuthentication_Enabled"
 GRACE_SETTING = "Accounts_TwoFactorAuthentication_RememberFor"
+TOTP_SETTING = "Accounts_TwoFactorAuthentication_By_TOTP_Enabled"
 DEFAULT_GRACE_S = 1800
 DECLARED_2FA_OFF = "--declare-2fa-off / RCC_DECLARE_2FA_OFF"
 MARKER = "requirement(*ids): the catalogue requirement IDs (openapi/requirements.yaml) this test verifies"
@@ -228,15 +229,15 @@ def provisioner(pytestconfig: pytest.Config, target: Target, client: Client) -> 
 
 
 @pytest.fixture(scope="session")
-def privileged(pytestconfig: pytest.Config, provisioner: Provisioner, target: Target, client: Client) -> Actor:
-    """A created user with role admin (holds edit-other-user-e2ee), TOTP on and E2E keys set."""
-    return provisioner.create_user("admin", totp=True, keys=True)
+def privileged(provisioner: Provisioner, totp_on: bool) -> Actor:
+    """A created user with role admin (holds edit-other-user-e2ee), TOTP on (where the server has it) and E2E keys."""
+    return provisioner.create_user("admin", totp=totp_on, keys=True)
 
 
 @pytest.fixture(scope="session")
-def unprivileged(provisioner: Provisioner) -> Actor:
-    """A created user with role user (lacks edit-other-user-e2ee and the rate-limit bypass), TOTP on."""
-    return provisioner.create_user("user", totp=True, keys=False)
+def unprivileged(provisioner: Provisioner, totp_on: bool) -> Actor:
+    """A created user with role user (lacks edit-other-user-e2ee and the rate-limit bypass), TOTP where possible."""
+    return provisioner.create_user("user", totp=totp_on, keys=False, login_now=True)
 
 
 @pytest.fixture
@@ -292,19 +293,28 @@ def registration_grace(pytestconfig: pytest.Config, provisioner: Provisioner, ta
 
 
 @pytest.fixture(scope="session")
+def totp_on(provisioner: Provisioner) -> bool:
+    """Whether callers can have TOTP: only a setting read as false says no (callers then use the password fallback)."""
+    return provisioner.read_setting(TOTP_SETTING) is not False
+
+
+@pytest.fixture(scope="session")
 def two_factor(rcc_settings: Settings, two_factor_setting: bool | None) -> bool | None:
     """Whether the suite may expect 2FA: False when declared or switched off, None when unreadable."""
     return False if rcc_settings.declare_2fa_off else two_factor_setting
 
 
 @pytest.fixture
-def two_factor_enforced(rcc_settings: Settings, two_factor_setting: bool | None) -> None:
+def two_factor_enforced(rcc_settings: Settings, two_factor_setting: bool | None, totp_on: bool) -> None:
     """TFA-* judge only where 2FA is on; switched off, they are not judged — and the run cannot pass unless declared."""
     if rcc_settings.declare_2fa_off:
         pytest.skip(f"not judged: 2FA declared off for this target ({DECLARED_2FA_OFF})")
     if two_factor_setting is False:
         raise HarnessError(f"not judged: 2FA is switched off on the target ({TWO_FACTOR_SETTING} is false); "
                            f"switch it on, or declare it with --declare-2fa-off to judge the rest")
+    if not totp_on:
+        raise HarnessError(f"not judged: the TOTP method is switched off on the target ({TOTP_SETTING} is false); "
+                           f"switch it on, or declare 2FA off with --declare-2fa-off to judge the rest")
 
 
 @pytest.fixture

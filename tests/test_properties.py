@@ -30,13 +30,13 @@ from conformance.targets import Target
 
 @pytest.fixture(scope="session")
 def property_run(request: pytest.FixtureRequest, rcc_settings: Settings, target: Target, provisioner: Provisioner,
-                 rcc_inflight: InFlight, two_factor: bool | None) -> Iterator[Exploration]:
+                 rcc_inflight: InFlight, two_factor: bool | None, totp_on: bool) -> Iterator[Exploration]:
     """A dedicated admin caller with TOTP, three users requests may name, two bystanders nobody names.
 
     2FA is the session's probe (the `two_factor` fixture): not probed again here.
     """
     run = Exploration.provision(rcc_settings, target.url, target.release, provisioner, rcc_inflight,
-                                two_factor, property_schema().config.seed)
+                                two_factor, property_schema().config.seed, totp=totp_on)
     try:
         yield run
     finally:

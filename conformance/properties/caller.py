@@ -28,10 +28,9 @@ class PropertyCaller:
     """
 
     def __init__(self, actor: Actor) -> None:
-        if not actor.totp_secret:
-            raise ProvisioningError("the property caller needs TOTP (it is created with totp=True)")
         self.actor = actor
-        self.totp = Totp(actor.totp_secret, min_remaining=CODE_MIN_REMAINING)
+        # Without TOTP (a server with the TOTP method switched off) its code is the password fallback.
+        self.totp = Totp(actor.totp_secret, min_remaining=CODE_MIN_REMAINING) if actor.totp_secret else None
         self.stale = False  # set when an answer shows (or suggests) that the session is gone
         self.logins = 0
 
@@ -55,8 +54,8 @@ class PropertyCaller:
         return self.actor.id, self.actor.token
 
     def code(self) -> str:
-        """A fresh TOTP code, computed for this call (never cached across the 30-s step)."""
-        return self.totp.fresh()
+        """A fresh TOTP code, computed for this call (never cached across the 30-s step); else the fallback."""
+        return self.totp.fresh() if self.totp is not None else self.actor.code()
 
     def apply(self, case: Any) -> None:
         """Put current credentials on `case`, and a fresh code unless it carries a malformed one on purpose."""

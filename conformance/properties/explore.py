@@ -62,14 +62,14 @@ class Exploration:
     # -- setup -----------------------------------------------------------------------------------
     @classmethod
     def provision(cls, settings: Settings, url: str, release: Release, provisioner: Provisioner,
-                  inflight: InFlight, two_factor: bool | None, seed: int) -> Exploration:
+                  inflight: InFlight, two_factor: bool | None, seed: int, totp: bool = True) -> Exploration:
         """Create the run's users, one after the other: which username each pool index gets must not
         depend on thread timing (a seed reproduces the same requests, names included)."""
         pool = [provisioner.create_user("user", keys=True) for _ in range(POOL_SIZE)]
         bystanders = [provisioner.create_user("user", keys=True) for _ in range(BYSTANDERS)]
         mapper = NameMapper(run=provisioner.prefix, pool=tuple(PoolUser(a.id, a.username) for a in pool))
         admin_keys = _admin_keys_digest(provisioner)
-        caller = PropertyCaller(provisioner.create_user("admin", totp=True, keys=False))
+        caller = PropertyCaller(provisioner.create_user("admin", totp=totp, keys=False))
         session = GuardedSession(mapper)
         session.verify = settings.tls_verify
         session.caller_ids.add(caller.id)

@@ -71,3 +71,31 @@ def test_test_mode_fails_tfa_unless_declared(tmp_path: Path, declared: bool) -> 
     assert status["TFA-01"]["status"] == "fail" and status["TFA-05"]["status"] == "fail"
     failure = next(r for r in report["requirements"] if r["id"] == "TFA-01")
     assert "TEST_MODE" in json.dumps(failure)
+
+
+TOTP_OFF = {"settings": {"Accounts_TwoFactorAuthentication_By_TOTP_Enabled": "false"}}
+
+
+def test_totp_method_off_is_the_2fa_off_rule_and_the_rest_still_judges(tmp_path: Path) -> None:
+    """The TOTP method switched off: callers use the password fallback, TFA-* are not judged (exit 2)."""
+    run, report = _run(tmp_path, **TOTP_OFF)
+    assert run.returncode == 2, run.stdout + run.stderr
+    status = {r["id"]: r for r in report["requirements"]}
+    for rid in TFA_IDS:
+        assert status[rid]["status"] == "error" and "TOTP method is switched off" in status[rid]["reason"], status[rid]
+    assert status["OK-01"]["status"] == "pass"  # no false failure: the caller's code is the fallback
+
+
+def test_totp_method_off_declared_judges_everything_else_without_a_false_failure(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RCC_")}
+    env.update(RCC_ADMIN_USER=ADMIN, RCC_ADMIN_PASSWORD=PASSWORD)
+    settings = {**TOTP_OFF["settings"], "Accounts_TwoFactorAuthentication_RememberFor": "0"}
+    with serve_in_thread(admin_username=ADMIN, admin_password=PASSWORD, admin_email="a@example.com",
+                         settings=settings) as server:
+        run = subprocess.run([sys.executable, "-m", "conformance", "run", "--url", server.url, "--declare-2fa-off",
+                              "--strict", "--examples", "10", "--report-dir", str(tmp_path), "--quiet"],
+                             capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path, check=False)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert run.returncode == 0, (report["verdict_reason"], run.stdout, run.stderr)
+    judged = {r["id"] for r in report["requirements"] if r["status"] == "pass"}
+    assert {"OK-01", "PERM-01", "EFFECT-01", "USER-01", "SCHEMA-01", "SCHEMA-04"} <= judged
