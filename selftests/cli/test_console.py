@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from refserver.server import serve_in_thread
+from rc_e2e_conformance.refserver.server import serve_in_thread
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +24,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _cli(tmp_path: Path, *args: str, timeout: float = 180, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "conformance", "run", *args], cwd=tmp_path, env=_env(**env),
+    return subprocess.run([sys.executable, "-m", "rc_e2e_conformance", "run", *args], cwd=tmp_path, env=_env(**env),
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -65,14 +65,15 @@ def test_a_setup_error_is_printed_once(tmp_path):
 
 INTERRUPT = """
 import sys
-from conformance import cli
-from conformance.report import ci, progress
+from rc_e2e_conformance.cli import main as cli
+from rc_e2e_conformance.pytest_plugin import stash
+from rc_e2e_conformance.report import progress
 
 def boom(*args, **kwargs):
     raise KeyboardInterrupt
 
 if sys.argv[1] == "configure":      # before pytest's session exists: the CLI writes the report
-    ci.Handoff.pytest_configure = boom
+    stash.Handoff.pytest_configure = boom
 else:                               # during collection: the plugin writes it
     progress.Progress.pytest_collection_finish = boom
 sys.exit(cli.main(["run", "--requirement", "AUTH-01", "--report-dir", "out", "--junit", "j.xml"]))

@@ -16,7 +16,7 @@ def _pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def _suite(tmp_path: Path) -> None:
     # No markers in the ini file: the plugin must register `requirement` itself (--strict-markers).
     (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = --strict-markers --strict-config\n")
-    (tmp_path / "conftest.py").write_text('pytest_plugins = ("conformance.plugin",)\n')
+    (tmp_path / "conftest.py").write_text('from rc_e2e_conformance.pytest_plugin.plugin import activate\n\n\ndef pytest_configure(config):\n    activate(config)\n')
     (tmp_path / "test_x.py").write_text('import pytest\n\n@pytest.mark.requirement("AUTH-01")\n'
                                         'def test_a():\n    pass\n')
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from refserver import Behaviour
-from refserver.server import serve_in_thread
+from rc_e2e_conformance.refserver import Behaviour
+from rc_e2e_conformance.refserver.server import serve_in_thread
 
 SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "walkthrough.sh"
 

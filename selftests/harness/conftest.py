@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from conformance.evidence import take
+from rc_e2e_conformance.server.evidence import take
 
 
 class Canned:

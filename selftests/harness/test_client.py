@@ -7,8 +7,8 @@ from typing import Iterator
 
 import pytest
 
-from conformance.client import Client
-from conformance.errors import TargetError
+from rc_e2e_conformance.server.client import Client
+from rc_e2e_conformance.contract.errors import TargetError
 
 
 def _free_port() -> int:

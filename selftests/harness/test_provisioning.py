@@ -6,11 +6,11 @@ from typing import Iterator
 
 import pytest
 
-from conformance.client import Client
-from conformance.config import load_settings
-from conformance.errors import ProvisioningError
-from conformance.provisioning import Provisioner
-from conformance.targets import Target, open_target, stop
+from rc_e2e_conformance.server.client import Client
+from rc_e2e_conformance.contract.config import load_settings
+from rc_e2e_conformance.contract.errors import ProvisioningError
+from rc_e2e_conformance.server.provisioning import Provisioner
+from rc_e2e_conformance.server.targets import Target, open_target, stop
 
 
 @pytest.fixture(scope="module")

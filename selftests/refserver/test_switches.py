@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from refserver import Behaviour
-from refserver.behaviour import SERVER_PARAMETERS, switch_names
+from rc_e2e_conformance.refserver import Behaviour
+from rc_e2e_conformance.refserver.behaviour import SERVER_PARAMETERS, switch_names
 
 from .conftest import start
 from .helpers import Api

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.catalogue import by_id, load_catalogue
-from conformance.expectations import Expectation, Expectations
-from conformance.report import build_report, requirement_status, verdict_of
-from conformance.report.build import MAX_EVIDENCE
+from rc_e2e_conformance.contract.catalogue import by_id, load_catalogue
+from rc_e2e_conformance.contract.expectations import Expectation, Expectations
+from rc_e2e_conformance.report import build_report, requirement_status, verdict_of
+from rc_e2e_conformance.report.build import MAX_EVIDENCE
 
 from .synthetic import TODAY, exchange, mixed_report, result, run_info
 

@@ -8,11 +8,11 @@ from html.parser import HTMLParser
 import jsonschema
 import pytest
 
-from conformance.compare import report_schema
-from conformance.redact import clear_secrets, redact, register_secret
-from conformance.report import FILES, render_all, write_reports
-from conformance.report.render import render_html, render_markdown
-from conformance.report.write import render_junit
+from rc_e2e_conformance.report.compare import report_schema
+from rc_e2e_conformance.contract.redact import clear_secrets, redact, register_secret
+from rc_e2e_conformance.report import FILES, render_all, write_reports
+from rc_e2e_conformance.report.render import render_html, render_markdown
+from rc_e2e_conformance.report.write import render_junit
 
 from .synthetic import exchange, mixed_report, mixed_results, result, run_info
 
@@ -24,7 +24,7 @@ def validate(report: dict) -> None:
 
 
 def test_report_json_validates_against_its_schema_with_every_status(tmp_path):
-    from conformance.expectations import Expectation, Expectations
+    from rc_e2e_conformance.contract.expectations import Expectation, Expectations
 
     exps = Expectations((Expectation("AUTH-01", "stale"), Expectation("OK-02", "known", versions=None)), "e.toml")
     results = [r for r in mixed_results() if r.requirement_ids != ("OK-02",)]

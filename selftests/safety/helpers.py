@@ -29,7 +29,7 @@ def free_port() -> int:
 
 
 class RefProcess:
-    """`python -m refserver --db FILE` in a subprocess (so signals and kill -9 hit only the suite)."""
+    """`python -m rc_e2e_conformance.refserver --db FILE` in a subprocess (so signals and kill -9 hit only the suite)."""
 
     def __init__(self, db: Path, settings: dict[str, str] | None = None, mutant: str | None = None) -> None:
         self.port = free_port()
@@ -37,7 +37,7 @@ class RefProcess:
         env = {**os.environ, "ADMIN_USERNAME": ADMIN, "ADMIN_PASS": PASSWORD, "ADMIN_EMAIL": EMAIL,
                "PYTHONPATH": str(ROOT)}
         env.update({f"OVERWRITE_SETTING_{k}": v for k, v in (settings or {}).items()})
-        cmd = [sys.executable, "-m", "refserver", "--host", "127.0.0.1", "--port", str(self.port), "--db", str(db)]
+        cmd = [sys.executable, "-m", "rc_e2e_conformance.refserver", "--host", "127.0.0.1", "--port", str(self.port), "--db", str(db)]
         if mutant:
             cmd += ["--mutant", mutant]
         self.log = db.with_suffix(".log")
@@ -115,7 +115,7 @@ def cli_env(state_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def start_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "conformance", *args], cwd=cwd, env=env,
+    return subprocess.Popen([sys.executable, "-m", "rc_e2e_conformance", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
