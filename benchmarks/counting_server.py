@@ -1,4 +1,4 @@
-"""`python -m rc_e2e_conformance.refserver`, plus a count of every request by client kind, route and status (for benchmarks).
+"""`rc-refserver`, plus a count of every request by client kind, route and status (for benchmarks).
 
 Run: ADMIN_USERNAME=… ADMIN_PASS=… ADMIN_EMAIL=… python benchmarks/counting_server.py --port P
          --db PATH --counts OUT.json [--profile 7|6]

@@ -34,7 +34,8 @@ def free_port() -> int:
 def start_server(db: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ADMIN_USERNAME": ADMIN[0], "ADMIN_PASS": ADMIN[1], "ADMIN_EMAIL": ADMIN[2],
            "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "rc_e2e_conformance.refserver", "--host", "127.0.0.1", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "rc_e2e_conformance.refserver", "--host", "127.0.0.1", "--port",
+                             str(port),
                              "--db", db], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:

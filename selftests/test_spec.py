@@ -5,7 +5,6 @@ import hashlib
 import json
 import re
 import warnings
-from pathlib import Path
 from typing import Any
 
 import jsonschema_rs

@@ -11,15 +11,15 @@ import re
 import signal
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import rc_e2e_conformance
-from rc_e2e_conformance.contract.resources import SUITE_DIR
-
 from rc_e2e_conformance.contract.errors import HarnessError
 from rc_e2e_conformance.contract.redact import redact
+from rc_e2e_conformance.contract.resources import SUITE_DIR
 
 if TYPE_CHECKING:
     from rc_e2e_conformance.contract.config import Settings
@@ -63,10 +63,10 @@ Markdown report is appended to the job summary.
 
 
 def _parser() -> argparse.ArgumentParser:
+    from rc_e2e_conformance.contract.config import RUN
     from rc_e2e_conformance.contract.options import add_arguments
 
     from .cliopts import Parser
-    from rc_e2e_conformance.contract.config import RUN
 
     parser = Parser(prog="rc-conformance", description=(
         "Contract conformance suite for Rocket.Chat's POST /api/v1/users.resetE2EKey. "
@@ -84,12 +84,15 @@ def _parser() -> argparse.ArgumentParser:
 
     cmp = sub.add_parser("compare", help="compatibility matrix of several report.json files")
     cmp.add_argument("reports", nargs="+", metavar="REPORT_JSON")
-    cmp.add_argument("--out", metavar="DIR", help="write compare.md and compare.html here (default: Markdown on stdout)")
+    cmp.add_argument("--out", metavar="DIR",
+                     help="write compare.md and compare.html here (default: Markdown on stdout)")
     cmp.add_argument("--label", action="append", default=[], help="column label per report, in order")
 
     from .mutation import add_parser as add_mutants_parser  # `mutants` is owned by cli/mutation.py
     add_mutants_parser(sub)
-    from rc_e2e_conformance.server.cleanup import add_parser as add_cleanup_parser  # `cleanup` is owned by server/cleanup.py
+    from rc_e2e_conformance.server.cleanup import (
+        add_parser as add_cleanup_parser,  # `cleanup` is owned by server/cleanup.py
+    )
     add_cleanup_parser(sub)
     return parser
 
@@ -117,8 +120,8 @@ def _pytest_args(pytest_output: bool) -> list[str]:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    from rc_e2e_conformance.contract.options import values
     from rc_e2e_conformance.contract.config import load_settings
+    from rc_e2e_conformance.contract.options import values
     from rc_e2e_conformance.server.targets import check_embedded
 
     settings = load_settings(values(args))

@@ -18,15 +18,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from rc_e2e_conformance.contract.catalogue import load_catalogue
-from .main import SUITE_PYTEST_ARGS, TESTS_DIR, hypothesis_storage
 from rc_e2e_conformance.contract.errors import ConfigError
 from rc_e2e_conformance.contract.releases import NEWEST, PROFILES
+
+from .main import SUITE_PYTEST_ARGS, TESTS_DIR, hypothesis_storage
 
 PROPERTY_TESTS = TESTS_DIR / "test_properties.py"
 FAITHFUL = "(faithful)"
@@ -264,7 +266,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"property-test seed (default {DEFAULT_SEED})")
     p.add_argument("--jobs", type=int, default=None, help="runs in parallel (default: number of cores)")
     p.add_argument("--profile", default=NEWEST, choices=PROFILES,
-                   help=f"release profile of the reference server (default {NEWEST}); only mutants that exist there run")
+                   help=f"release profile of the reference server (default {NEWEST}); "
+                        "only mutants that exist there run")
     p.add_argument("--mutant", action="append", default=[], metavar="NAME", help="run only this mutant (repeatable)")
     p.add_argument("--out", default="reports", metavar="DIR", help="where mutation.md/.json go (default reports/)")
     p.add_argument("--all-tests", action="store_true",

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
+
 import yaml
 
-from .resources import CATALOGUE_PATH
 from .releases import Release, release_of
+from .resources import CATALOGUE_PATH
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster, same safety
 
@@ -58,7 +59,7 @@ def in_releases(spec: str, release: Release) -> bool:
     return True
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_catalogue(path: Path = CATALOGUE_PATH) -> tuple[Requirement, ...]:
     data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_LOADER)
     reqs = tuple(

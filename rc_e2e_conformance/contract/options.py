@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .config import CLEANUP, PYTEST, RUN, SECRET_FIELDS, Option, options
+
 
 def _help(o: Option, with_env: bool = True) -> str:
     text = o.opt.help

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import yaml
@@ -79,7 +79,7 @@ def declared_statuses() -> tuple[int, ...]:
     return tuple(sorted(int(code) for code in operation()["responses"]))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _response_schema_cached(status: int) -> dict | None:
     response = _response_object(status)
     if response is None:
@@ -127,7 +127,7 @@ def response_examples(status: int) -> dict[str, Any]:
     return {name: example["value"] for name, example in examples.items()}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(status: int) -> Draft202012Validator | None:
     schema = _response_schema_cached(status)
     return Draft202012Validator(schema) if schema is not None else None

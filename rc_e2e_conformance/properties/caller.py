@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rc_e2e_conformance.server.actors import Actor, login
 from rc_e2e_conformance.contract.errors import ProvisioningError
 from rc_e2e_conformance.contract.redact import register_secret
+from rc_e2e_conformance.server.actors import Actor, login
 from rc_e2e_conformance.server.totp import Totp
 
 CODE_HEADER = "x-2fa-code"

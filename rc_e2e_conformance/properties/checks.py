@@ -9,8 +9,8 @@ Every check belongs to exactly one requirement, so a failing check fails only th
 | content_type_conformance       | SCHEMA-01 | the declared media type is application/json |
 | response_schema_conformance    | SCHEMA-01 | body validates against the schema of its status |
 | response_headers_conformance   | SCHEMA-01 | headers the spec declares for the status |
-| auth_enforced                  | SCHEMA-01 | the spec declares X-User-Id + X-Auth-Token: a 2xx without the caller's session is undeclared |
-| rocket_chat_rejects            | SCHEMA-01 | input Rocket.Chat refuses on the target's release line must not get a 2xx |
+| auth_enforced                  | SCHEMA-01 | a 2xx without the caller's X-User-Id + X-Auth-Token is undeclared |
+| rocket_chat_rejects            | SCHEMA-01 | input Rocket.Chat refuses on the target's release never gets a 2xx |
 | error_body_shape               | SCHEMA-03 | success:false, string error, `[errorType]` suffix |
 | success_names_existing_user    | SCHEMA-04 | a 200 only when the request named an existing user or none |
 
@@ -38,6 +38,7 @@ import schemathesis.checks
 from schemathesis.errors import FailureGroup
 
 from rc_e2e_conformance.contract.releases import Release
+
 from .safety import NameMapper, js_blank
 
 CheckFn = Callable[[Any, Any, Any], Any]

@@ -10,14 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from rc_e2e_conformance.server.actors import Actor
-from rc_e2e_conformance.server.cleanup import interrupted, raise_if_interrupted
 from rc_e2e_conformance.contract.config import Settings
 from rc_e2e_conformance.contract.errors import HarnessError, TargetError
-from rc_e2e_conformance.server.provisioning import Provisioner
 from rc_e2e_conformance.contract.redact import redact
 from rc_e2e_conformance.contract.releases import Release
 from rc_e2e_conformance.contract.results import PropertyStats
+from rc_e2e_conformance.server.actors import Actor
+from rc_e2e_conformance.server.cleanup import interrupted, raise_if_interrupted
+from rc_e2e_conformance.server.provisioning import Provisioner
+
 from .caller import PropertyCaller
 from .checks import TARGET_KEYS, build_checks, judge, sent_json_body
 from .explicit import explicit_cases
@@ -137,7 +138,8 @@ class Exploration:
 
     def _carries_caller_session(self, case: Any) -> bool:
         """Does the case authenticate as the caller (its id and its live token)? Only then can it act."""
-        return _header(case, TOKEN_HEADER) == self.caller.actor.token and _header(case, USER_ID_HEADER) == self.caller.id
+        return _header(case, TOKEN_HEADER) == self.caller.actor.token and _header(case,
+                                                                                  USER_ID_HEADER) == self.caller.id
 
     def _send(self, case: Any, session: GuardedSession) -> Any:
         """One request through a guarded session; None (and the run marked unjudgeable) on failure."""
@@ -216,7 +218,8 @@ class Exploration:
         headers = "\n".join(f"{k}: {v}" for k, v in request.headers.items())
         req_text = f"{request.method} {request.url}\n{headers}\n\n{body_text[:TEXT_LIMIT]}"
         ctype = response.headers.get("Content-Type") or "no content type"
-        resp_text = f"{response.status_code} {ctype}\n{(response.content or b'').decode('utf-8', 'replace')[:TEXT_LIMIT]}"
+        answer = (response.content or b"").decode("utf-8", "replace")[:TEXT_LIMIT]
+        resp_text = f"{response.status_code} {ctype}\n{answer}"
         try:
             curl = case.as_curl_command(headers=dict(request.headers), verify=bool(self.session.verify),
                                         base_url=self.url)

@@ -5,9 +5,9 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
@@ -259,7 +259,7 @@ class GuardedSession(requests.Session):
         with self._lock:
             self.sent.extend(refs)
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         refs = self.inspect(request)
         self.record(refs)
         kwargs["allow_redirects"] = False

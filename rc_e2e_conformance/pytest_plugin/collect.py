@@ -4,26 +4,27 @@ from __future__ import annotations
 import hashlib
 import inspect
 from collections import Counter
-from datetime import date, datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from rc_e2e_conformance import __version__
-from rc_e2e_conformance.server import evidence
 from rc_e2e_conformance.contract.catalogue import load_catalogue
-from rc_e2e_conformance.server.cleanup import interrupted, signals_deferred
 from rc_e2e_conformance.contract.errors import HarnessError
 from rc_e2e_conformance.contract.expectations import NONE, Expectations, load_expectations
-from rc_e2e_conformance.contract.resources import SPEC_PATH
 from rc_e2e_conformance.contract.redact import redact
-from rc_e2e_conformance.report import build_report, write_reports
-from rc_e2e_conformance.report.render import summary_line
-from rc_e2e_conformance.report.build import first_line
+from rc_e2e_conformance.contract.resources import SPEC_PATH
 from rc_e2e_conformance.contract.results import Evidence, RunInfo, TestResult
-from .stash import COLLECTOR_KEY, REPORT_KEY, RUN_KEY, SETTINGS_KEY, TARGET_KEY
+from rc_e2e_conformance.report import build_report, write_reports
+from rc_e2e_conformance.report.build import first_line
+from rc_e2e_conformance.report.render import summary_line
+from rc_e2e_conformance.server import evidence
+from rc_e2e_conformance.server.cleanup import interrupted, signals_deferred
 
+from .stash import COLLECTOR_KEY, REPORT_KEY, RUN_KEY, SETTINGS_KEY, TARGET_KEY
 
 MAX_MESSAGE_LINES = 40
 MAX_MESSAGE_CHARS = 4000
@@ -187,8 +188,8 @@ def _finalize_run(config: pytest.Config, collector: Collector, exitstatus: int) 
     if run is None:  # the harness never got far enough to create one
         run = RunInfo(target_url="", embedded=getattr(settings, "url", None) is None, server_version=None,
                       suite_version=__version__, spec_sha256="", seed=getattr(settings, "seed", None),
-                      started=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    run.finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
+                      started=datetime.now(UTC).isoformat(timespec="seconds"))
+    run.finished = datetime.now(UTC).isoformat(timespec="seconds")
     target = config.stash.get(TARGET_KEY, None)
     if target is not None:
         run.target_url, run.embedded, run.server_version = target.url, target.embedded, target.server_version

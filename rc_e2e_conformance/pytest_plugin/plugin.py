@@ -15,9 +15,10 @@ import os
 import random
 import sys
 import time
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -241,7 +242,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     run = session.config.stash.get(RUN_KEY, None) if is_active(session.config) else None
     if run is not None:
-        run.finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        run.finished = datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def pytest_runtest_call(item: pytest.Item) -> None:

@@ -5,13 +5,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-if TYPE_CHECKING:
-    from rc_e2e_conformance.pytest_plugin.collect import Collector
-    from rc_e2e_conformance.server.client import Client
+if TYPE_CHECKING:  # named in the StashKey["..."] strings below
     from rc_e2e_conformance.contract.config import Settings
-    from rc_e2e_conformance.server.provisioning import Provisioner
-    from rc_e2e_conformance.contract.results import RunInfo
-    from rc_e2e_conformance.server.targets import Target
+    from rc_e2e_conformance.contract.results import RunInfo  # noqa: F401
+    from rc_e2e_conformance.pytest_plugin.collect import Collector  # noqa: F401
+    from rc_e2e_conformance.server.client import Client  # noqa: F401
+    from rc_e2e_conformance.server.provisioning import Provisioner  # noqa: F401
+    from rc_e2e_conformance.server.targets import Target  # noqa: F401
 
 #: True once the plugin is active in this run (plugin.activate): until then every hook does nothing.
 ACTIVE_KEY = pytest.StashKey[bool]()

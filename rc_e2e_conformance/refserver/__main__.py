@@ -1,4 +1,4 @@
-"""CLI: python -m rc_e2e_conformance.refserver [--host H] [--port P] [--db PATH] [--profile 8|7|6] [--mutant NAME] [--latency 20ms]."""
+"""CLI: rc-refserver [--host H] [--port P] [--db PATH] [--profile 8|7|6] [--mutant NAME] [--latency 20ms]."""
 from __future__ import annotations
 
 import argparse
@@ -40,7 +40,7 @@ def parse_duration(text: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m rc_e2e_conformance.refserver", description=__doc__)
+    p = argparse.ArgumentParser(prog="rc-refserver", description=__doc__)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3000)
     p.add_argument("--db", default=None,

@@ -8,7 +8,6 @@ from starlette.requests import Request
 
 from .state import AppState
 
-
 # The token row of a caller authenticated without a token (only the auth_requires_token mutant).
 NO_TOKEN: dict[str, Any] = {"hash": "", "user_id": "", "kind": "resume", "name": None, "bypass_2fa": 0,
                             "created_at": 0.0, "remember_until": 0.0}

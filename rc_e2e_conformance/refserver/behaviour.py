@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ class Behaviour:
             raise ValueError("latency must not be negative")
         return dataclasses.replace(self, latency=seconds, login_latency=login_extra if seconds > 0 else 0.0)
 
-    def replace(self, **changes: object) -> Behaviour:
+    def replace(self, **changes: Any) -> Behaviour:
         """A copy with some switches flipped."""
         return dataclasses.replace(self, **changes)
 
@@ -179,7 +180,7 @@ _7X: dict[str, object] = {  # 7.6+ (§9): new router, no delay, non-JSON body re
     "registration_grace": False, "users_create_two_factor": False, "users_delete_reports_rooms": False,
     "info_extended": False}
 #: Release facts per profile; unnamed switches keep the 8.x defaults.
-PROFILES: dict[str, dict[str, object]] = {
+PROFILES: dict[str, dict[str, Any]] = {
     "8": {},
     "7": _7X,
     "6": {**_7X, "server_version": "6.10.0", "unauthenticated_body_7x": False, "unauthenticated_delay": (0.5, 1.0),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 from .behaviour import PROFILES, RELEASE_SWITCHES, SERVER_PARAMETERS, Behaviour
 
@@ -33,7 +34,7 @@ class Mutant:
             raise ValueError(f"mutant {self.name} does not apply to profile {profile}")
         return Behaviour.for_profile(profile).replace(**self.flipped())
 
-    def flipped(self) -> dict[str, object]:
+    def flipped(self) -> dict[str, Any]:
         """The switches this mutant changes from the faithful defaults (exactly one)."""
         default = Behaviour()
         return {f.name: getattr(self.behaviour, f.name) for f in dataclasses.fields(Behaviour)
@@ -124,7 +125,8 @@ _CATALOGUE: tuple[Mutant, ...] = (
     # -- success and effects ----------------------------------------------------------------------
     _m("ok_body_off_schema", "The 200 body is {\"success\": \"true\"} (a string).",
        ("OK-01", "OK-02", "SCHEMA-01"), ok_body_off_schema=True),
-    _m("wrong_user_reset", "The caller's keys and sessions are reset instead of the named target's (who is still e-mailed).",
+    _m("wrong_user_reset",
+       "The caller's keys and sessions are reset instead of the named target's (who is still e-mailed).",
        ("EFFECT-01", "EFFECT-02", "EFFECT-03"), reset_caller_instead=True),
     _m("keys_not_cleared", "A reset leaves the E2E keys in place.",
        ("EFFECT-01", "SELF-01"), clear_keys=False),
@@ -132,7 +134,8 @@ _CATALOGUE: tuple[Mutant, ...] = (
        ("EFFECT-02", "SELF-01"), clear_sessions=False),
     _m("limit_never_enforced", "Past the rate limit, calls are still served instead of answered 429.",
        ("RATE-01",), rate_limit_enforced=False),
-    _m("empty_code_checked", "An empty x-2fa-code header is checked as a code (totp-invalid) instead of counting as absent.",
+    _m("empty_code_checked",
+       "An empty x-2fa-code header is checked as a code (totp-invalid) instead of counting as absent.",
        ("TFA-04",), empty_code_is_absent=False),
     _m("password_hash_refused", "The password fallback refuses the SHA-256 hex of the password.",
        ("TFA-09",), settings=NO_GRACE, password_fallback_accepts_hash=False),

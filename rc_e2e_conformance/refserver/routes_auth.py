@@ -61,7 +61,7 @@ async def login(request: Request) -> Response:
     # users with active e-mail 2FA (flag + verified address) are asked for a code, e-mailed if need be.
     code = params.get("code") if isinstance(params.get("code"), str) else request.headers.get("x-2fa-code", "")
     try:
-        TwoFactor(st, faithful(st)).check(user, None, code, request.headers.get("x-2fa-method", ""),
+        TwoFactor(st, faithful(st)).check(user, None, str(code), request.headers.get("x-2fa-method", ""),
                                           password_fallback=False)
     except TwoFactorError as e:
         if e.error_type != "totp-required":

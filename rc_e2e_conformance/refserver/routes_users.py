@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .auth import authenticate
-from .common import authed, str_param, user_view
 from .behaviour import Behaviour
+from .common import authed, str_param, user_view
 from .db import ROLES, storable
 from .responses import ApiError, failure, success
 from .routes_auth import check_2fa

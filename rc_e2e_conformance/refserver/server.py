@@ -32,7 +32,7 @@ class RefServer:
         self._stopped = False
 
     @property
-    def store(self):  # type: ignore[no-untyped-def]
+    def store(self):
         """The server's Store (selftests read the outbox through it; thread-safe)."""
         return self.app.state.rc.store  # type: ignore[attr-defined]
 

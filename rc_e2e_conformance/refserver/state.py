@@ -23,7 +23,7 @@ class AppState:
 
 
 def state_of(request: Request) -> AppState:
-    return request.app.state.rc  # type: ignore[no-any-return]
+    return request.app.state.rc
 
 
 def client_ip(request: Request) -> str:

@@ -6,8 +6,16 @@ import secrets
 import time
 from typing import Any
 
-from .db import (DEFAULT_ROOM, Database, hash_password_digest, hash_token, new_login_token,
-                 random_id, sha256_hex, storable)
+from .db import (
+    DEFAULT_ROOM,
+    Database,
+    hash_password_digest,
+    hash_token,
+    new_login_token,
+    random_id,
+    sha256_hex,
+    storable,
+)
 
 
 class Store:
@@ -23,8 +31,15 @@ class Store:
             row["roles"] = json.loads(row["roles"])
         return row
 
+    def _one(self, sql: str, params: tuple[Any, ...] = ()) -> dict[str, Any]:
+        """A query that always yields one row (an aggregate, or a column of a known user)."""
+        row = self.db.one(sql, params)
+        if row is None:
+            raise LookupError(f"no row for {sql!r}")
+        return row
+
     def count_users(self) -> int:
-        return self.db.one("SELECT COUNT(*) AS n FROM users")["n"]
+        return self._one("SELECT COUNT(*) AS n FROM users")["n"]
 
     def create_user(self, *, username: str, name: str, email: str | None, password: str | None,
                     roles: list[str], verified: bool = False, active: bool = True,
@@ -136,7 +151,7 @@ class Store:
         self.db.run("DELETE FROM login_tokens WHERE user_id = ? AND hash != ? AND kind != 'pat'", (uid, keep_hash))
 
     def token_count(self, uid: str) -> int:
-        return self.db.one("SELECT COUNT(*) AS n FROM login_tokens WHERE user_id = ?", (uid,))["n"]
+        return self._one("SELECT COUNT(*) AS n FROM login_tokens WHERE user_id = ?", (uid,))["n"]
 
     def remember_2fa(self, token_hash: str, until: float) -> None:
         self.db.run("UPDATE login_tokens SET remember_until = ? WHERE hash = ?", (until, token_hash))
@@ -185,7 +200,7 @@ class Store:
 
     def bump_email_attempts(self, uid: str) -> int:
         self.db.run("UPDATE users SET email_code_attempts = email_code_attempts + 1 WHERE id = ?", (uid,))
-        return self.db.one("SELECT email_code_attempts AS n FROM users WHERE id = ?", (uid,))["n"]
+        return self._one("SELECT email_code_attempts AS n FROM users WHERE id = ?", (uid,))["n"]
 
     # ---- outbox (e-mails are recorded, never sent) --------------------------------------------
     def send_mail(self, uid: str | None, to: str, subject: str, body: str, code: str | None = None) -> None:

@@ -1,9 +1,10 @@
 """Turn per-test results into the report dict: one status per requirement, one verdict per run."""
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict
 from datetime import date
-from typing import Any, Collection, Iterable, Sequence
+from typing import Any
 
 from rc_e2e_conformance.contract.catalogue import Requirement
 from rc_e2e_conformance.contract.expectations import NONE, Expectation, Expectations
@@ -127,7 +128,7 @@ def _evidence(tests: Sequence[TestResult]) -> list[dict[str, str]]:
     return out
 
 
-def _expectation_dict(e: Expectation, state: str) -> dict[str, Any]:
+def _expectation_dict(e: Expectation, state: str | None) -> dict[str, Any]:
     return {**e.to_dict(), "state": state}
 
 
@@ -156,7 +157,7 @@ def build_report(
     if untagged:
         notes.append(f"{len(untagged)} test(s) name no requirement: {', '.join(untagged[:5])}")
 
-    requirements = []
+    requirements: list[dict[str, Any]] = []
     exp_rows = []
     for req in catalogue:
         tests = sorted((t for t in results if req.id in t.requirement_ids), key=lambda t: t.nodeid)

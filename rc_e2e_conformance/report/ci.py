@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import os
 import platform
-from datetime import date, datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from rc_e2e_conformance import __version__
 from rc_e2e_conformance.contract.catalogue import load_catalogue
 from rc_e2e_conformance.contract.redact import redact
 from rc_e2e_conformance.contract.results import RunInfo
+
 from .build import build_report
 from .write import write_reports
 
@@ -30,10 +32,10 @@ def run_info_for(settings: Settings, **extra: Any) -> RunInfo:
     return RunInfo(
         target_url=settings.url or "embedded reference server", embedded=settings.embedded, server_version=None,
         suite_version=__version__, spec_sha256="", seed=settings.seed,
-        started=datetime.now(timezone.utc).isoformat(timespec="seconds"), strict=settings.strict,
+        started=datetime.now(UTC).isoformat(timespec="seconds"), strict=settings.strict,
         examples=settings.examples, opt_in=opt_in(settings), reproduce=reproduce_command(settings),
-        profile=settings.refserver_profile if settings.embedded else (release.profile if settings.server_version
-                                                                       else ""),
+        profile=settings.refserver_profile if settings.embedded else (
+            release.profile if release is not None and settings.server_version else ""),
         mutant=settings.refserver_mutant, versions=tool_versions(), **extra)
 
 

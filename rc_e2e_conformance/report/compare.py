@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema
 
 from rc_e2e_conformance.contract.errors import ConfigError
 from rc_e2e_conformance.contract.redact import redact
+
 from .render import render_template
 from .write import redact_tree
 
@@ -61,7 +63,7 @@ def build_matrix(reports: Sequence[dict[str, Any]], labels: Sequence[str] | None
     if not labels:  # two reports of the same target/version/profile: the seed, then the order, tells them apart
         twins = {n for n in names if names.count(n) > 1}
         names = [f"{n} seed {r['seed']}" if n in twins and r.get("seed") is not None else n
-                 for n, r in zip(names, reports)]
+                 for n, r in zip(names, reports, strict=True)]
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         seen[name] = seen.get(name, 0) + 1
@@ -73,7 +75,7 @@ def build_matrix(reports: Sequence[dict[str, Any]], labels: Sequence[str] | None
         "profile": r["target"].get("profile"), "mutant": r["target"].get("mutant"),
         "suite_version": r["suite_version"], "spec_sha256": r["spec_sha256"], "finished": r["finished"],
         "statuses": r["summary"]["statuses"],
-    } for name, r in zip(names, reports)]
+    } for name, r in zip(names, reports, strict=True)]
     order: dict[str, dict[str, Any]] = {}
     for r in reports:
         for req in r["requirements"]:

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 import pytest
 
 from rc_e2e_conformance.contract.catalogue import by_id
 from rc_e2e_conformance.contract.redact import redact
 from rc_e2e_conformance.contract.results import TestResult
+
 from .build import first_line, requirement_status
 
 WIDTH = 120

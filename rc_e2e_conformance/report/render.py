@@ -10,6 +10,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from rc_e2e_conformance.contract.redact import redact
+
 from .build import OUTCOMES, STATUSES
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"

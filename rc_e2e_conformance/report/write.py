@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 import xml.etree.ElementTree as ET
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from rc_e2e_conformance.contract.redact import redact
+
 from .build import first_line
 from .render import render_html, render_markdown
 
@@ -91,8 +92,9 @@ def render_junit(report: dict[str, Any]) -> str:
         suite.set("timestamp", report["started"])
     if report["harness_error"]:
         ET.SubElement(suite, "system-err").text = redact(report["harness_error"])
-    root = ET.Element("testsuites", name="rc-conformance", tests=suite.get("tests"), failures=suite.get("failures"),
-                      errors=suite.get("errors"), skipped=suite.get("skipped"), time=suite.get("time"))
+    root = ET.Element("testsuites", name="rc-conformance", tests=suite.get("tests", ""), failures=suite.get("failures",
+                                                                                                            ""),
+                      errors=suite.get("errors", ""), skipped=suite.get("skipped", ""), time=suite.get("time", ""))
     root.append(suite)
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

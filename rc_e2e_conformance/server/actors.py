@@ -6,9 +6,10 @@ from typing import Any
 
 import requests
 
-from .client import Client
 from rc_e2e_conformance.contract.errors import ProvisioningError, TargetError
 from rc_e2e_conformance.contract.redact import redact, register_secret
+
+from .client import Client
 from .totp import Totp, password_code
 
 LOGIN = "/api/v1/login"
@@ -67,7 +68,8 @@ def refusal_reason(status: int, body: dict[str, Any], sent_code: bool) -> str:
     method = details.get("method") if isinstance(details, dict) else None
     if error == "totp-required":
         if method == "email":
-            return f"the account has e-mail 2FA and needs an e-mailed code, which the suite cannot read: {EMAIL_CODE_WAYS_OUT}"
+            return ("the account has e-mail 2FA and needs an e-mailed code, which the suite cannot read: "
+                    f"{EMAIL_CODE_WAYS_OUT}")
         return "the account has TOTP: set its secret (RCC_ADMIN_TOTP_SECRET)"
     if error == "totp-invalid":
         return ("the TOTP code was refused: check RCC_ADMIN_TOTP_SECRET and this machine's clock"

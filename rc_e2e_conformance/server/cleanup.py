@@ -5,13 +5,15 @@ import argparse
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from rc_e2e_conformance.contract.options import add_arguments, values
 from rc_e2e_conformance.contract.config import CLEANUP
 from rc_e2e_conformance.contract.errors import HarnessError, ProvisioningError
+from rc_e2e_conformance.contract.options import add_arguments, values
 from rc_e2e_conformance.contract.redact import redact
+
 from .state import PREFIX_RE, RunState, records_for, state_dir
 
 if TYPE_CHECKING:  # provisioning imports this module (signals_deferred): import it lazily here
@@ -73,7 +75,7 @@ def install_interrupt_handlers() -> dict[int, Any]:
     return {sig: signal.signal(sig, _first_signal) for sig in _SIGNALS}
 
 
-def restore_handlers(previous: dict[int, Any]) -> None:
+def restore_handlers(previous: dict[Any, Any]) -> None:
     for sig, handler in previous.items():
         signal.signal(sig, handler)
 
@@ -175,8 +177,9 @@ def clean_record(prov: Provisioner, record: RunState) -> tuple[list[str], list[s
 
 def cmd_cleanup(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Remove what crashed runs left on `--url`, as recorded in their crash records (or `--prefix`)."""
-    from .client import Client
     from rc_e2e_conformance.contract.config import load_settings
+
+    from .client import Client
     from .provisioning import Provisioner
     from .targets import probe_info
 

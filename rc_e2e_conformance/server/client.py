@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import errno
-import socket
 import re
+import socket
 import ssl
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import requests
 

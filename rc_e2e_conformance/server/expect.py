@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import shlex
 import time
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import requests
 
 from rc_e2e_conformance.contract.errors import TargetError
-from .evidence import record
 from rc_e2e_conformance.contract.redact import redact
 from rc_e2e_conformance.contract.results import Evidence
+
+from .evidence import record
 
 UNAUTHORIZED_MESSAGE = "You must be logged in to do this."
 # The documented `error` texts (docs page; error-user-param-not-provided from behaviour.md §6).
@@ -133,7 +135,9 @@ def _check_status(resp: requests.Response, status: int, problems: list[str]) -> 
 
 
 def _check_schema(resp: requests.Response, body: Any, problems: list[str]) -> None:
-    from rc_e2e_conformance.contract.spec import validate_response  # the contract engineer's module; imported late to keep this light
+    from rc_e2e_conformance.contract.spec import (
+        validate_response,  # the contract engineer's module; imported late to keep this light
+    )
 
     if body is not None:
         problems.extend(f"schema: {p}" for p in validate_response(resp.status_code, body))

@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
+from rc_e2e_conformance.contract.errors import HarnessError
+
 from .actors import Actor
 from .client import Client
-from rc_e2e_conformance.contract.errors import HarnessError
 from .provisioning import Provisioner
 
 MARK = "answered_ahead"

@@ -4,17 +4,19 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import requests
+
+from rc_e2e_conformance.contract.errors import ProvisioningError
+from rc_e2e_conformance.contract.redact import redact, register_secret
 
 from .actors import EMAIL_CODE_WAYS_OUT, Actor, json_body, login
 from .cleanup import signals_deferred
 from .client import Client
-from rc_e2e_conformance.contract.errors import ProvisioningError
 from .expect import expect_error
-from rc_e2e_conformance.contract.redact import redact, register_secret
 from .totp import Totp, password_code
 
 API = "/api/v1"
@@ -33,7 +35,9 @@ def _two_factor_challenge(resp: requests.Response) -> str | None:
     if not isinstance(body, dict) or (body.get("errorType") or body.get("error")) not in ("totp-required",
                                                                                           "totp-invalid"):
         return None
-    details = body.get("details") if isinstance(body.get("details"), dict) else {}
+    details = body.get("details")
+    if not isinstance(details, dict):
+        details = {}
     return str(details.get("method") or "totp")
 
 

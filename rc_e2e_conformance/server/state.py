@@ -12,7 +12,7 @@ import re
 import tempfile
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -54,7 +54,7 @@ class RunState:
     url: str
     prefix: str
     pid: int = field(default_factory=os.getpid)
-    started: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    started: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     users: dict[str, str] = field(default_factory=dict)  # user id -> username
     permissions: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # id -> {"before", "after"}
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)

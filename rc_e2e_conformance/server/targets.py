@@ -9,12 +9,13 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from .actors import Actor, json_body
-from .client import Client
 from rc_e2e_conformance.contract.config import Settings
 from rc_e2e_conformance.contract.errors import ConfigError, TargetError
 from rc_e2e_conformance.contract.redact import redact, register_secret
 from rc_e2e_conformance.contract.releases import Release, release_of
+
+from .actors import Actor, json_body
+from .client import Client
 
 RESET = "/api/v1/users.resetE2EKey"
 

@@ -1,7 +1,7 @@
 """Activates the conformance plugin for the suite, plus small fixtures shared by the test modules."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from rc_e2e_conformance.server.inflight import Context, answered_ahead
 from rc_e2e_conformance.server.expect import expect_json, expect_unauthorized
+from rc_e2e_conformance.server.inflight import Context, answered_ahead
 from rc_e2e_conformance.server.provisioning import RESET
 
 requirement = pytest.mark.requirement

@@ -13,18 +13,19 @@ The schema is loaded from the repository's spec; N and the seed are set before c
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from rc_e2e_conformance.server import evidence
 from rc_e2e_conformance.contract.config import Settings
 from rc_e2e_conformance.contract.errors import HarnessError
-from rc_e2e_conformance.server.inflight import InFlight
 from rc_e2e_conformance.properties import Exploration
 from rc_e2e_conformance.properties.schema import property_schema
-from rc_e2e_conformance.server.provisioning import Provisioner
 from rc_e2e_conformance.pytest_plugin.stash import RUN_KEY
+from rc_e2e_conformance.server import evidence
+from rc_e2e_conformance.server.inflight import InFlight
+from rc_e2e_conformance.server.provisioning import Provisioner
 from rc_e2e_conformance.server.targets import Target
 
 
@@ -94,7 +95,7 @@ def _assert_clean(ledger: Any, requirement: str) -> None:
 @property_schema().parametrize()
 @pytest.mark.requirement("SCHEMA-01", "SCHEMA-02", "SCHEMA-03", "SCHEMA-04")
 def test_generated_requests(case: Any, exploration: Exploration) -> None:
-    """Generated requests, valid and invalid, are sent once as a dedicated admin; every answer is judged and filed per requirement."""
+    """Generated requests, valid and invalid, are sent once as a dedicated admin; each answer is judged."""
     exploration.run_case(case)
 
 
@@ -118,7 +119,7 @@ def test_generated_error_bodies_are_well_formed(ledger: Any) -> None:
 
 @pytest.mark.requirement("SCHEMA-04")
 def test_generated_requests_touch_only_named_users(ledger: Any) -> None:
-    """No generated request changes a user it does not name, and none gets 200 unless it named an existing user or none."""
+    """No generated request changes a user it does not name; none gets 200 unless it named an existing user or none."""
     print(f"property run: {ledger.cases} requests, answers by status: {ledger.status_summary()}")
     for note in ledger.notes:
         print(f"note (SHOULD level, not a failure): {note}")

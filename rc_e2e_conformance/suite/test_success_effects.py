@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from rc_e2e_conformance.server.inflight import Context, answered_ahead
 from rc_e2e_conformance.server.expect import expect_keys, expect_status, expect_success
+from rc_e2e_conformance.server.inflight import Context, answered_ahead
 from rc_e2e_conformance.server.provisioning import RESET
 
 requirement = pytest.mark.requirement

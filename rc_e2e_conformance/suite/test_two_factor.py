@@ -84,7 +84,8 @@ def test_success_when_code_is_one_step_off(client, privileged, victim, step):
 @requirement("TFA-08")
 def test_success_when_code_is_a_backup_code(client, privileged, victim):
     """A TOTP backup code (8 characters) is accepted."""
-    resp = client.post(RESET, headers=privileged.auth_headers(privileged.backup_codes.pop()), json={"userId": victim.id})
+    resp = client.post(RESET, headers=privileged.auth_headers(privileged.backup_codes.pop()),
+                       json={"userId": victim.id})
     expect_success(resp)
 
 

@@ -87,7 +87,7 @@ def test_totp_invalid_when_code_is_the_plain_password(client, throwaway_admin, n
 
 @requirement("TFA-10")
 def test_totp_required_sends_email_code_when_user_has_only_email_2fa(client, email_only, nobody):
-    """A user whose only 2FA method is e-mail gets totp-required with method email, codeGenerated true, emailOrUsername."""
+    """A user whose only 2FA method is e-mail gets totp-required: method email, codeGenerated true, emailOrUsername."""
     resp = client.post(RESET, headers=email_only.auth_headers(), json={"userId": nobody})
     expect_error(resp, 400, "totp-required", error=TOTP_REQUIRED,
                  details={"method": "email", "codeGenerated": True, "emailOrUsername": present()})

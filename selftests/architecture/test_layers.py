@@ -1,4 +1,4 @@
-"""The layers of ARCHITECTURE.md hold: every module's imports go one way, and no modules import each other in a cycle."""
+"""The layers of ARCHITECTURE.md hold: every import goes one way, and no modules import each other in a cycle."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -96,7 +96,8 @@ def test_an_interrupt_in_any_phase_still_writes_a_report(tmp_path, phase):
 def test_pytest_exit_status_follows_the_verdict_for_a_should_failure(tmp_path, strict, code):
     """USER-04 is SHOULD: its failure fails pytest's test but not the run — unless --rcc-strict."""
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", str(ROOT / "tests"), "-p", "no:cacheprovider", "-q", "--tb=no",
+        [sys.executable, "-m", "pytest", str(ROOT / "rc_e2e_conformance" / "suite"), "-p", "no:cacheprovider", "-q",
+         "--tb=no",
          "--rcc-refserver-mutant", "username_case_sensitive", "--rcc-requirement", "USER-04",
          "--rcc-report-dir", str(tmp_path / "out"), *strict],
         cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=180)

@@ -1,4 +1,4 @@
-"""The README's curl walk-through (examples/walkthrough.sh) reproduces every answer of the docs page, on every profile."""
+"""The README's curl walk-through (examples/walkthrough.sh) reproduces every answer of the docs page, per profile."""
 from __future__ import annotations
 
 import json

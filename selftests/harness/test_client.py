@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import socket
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from rc_e2e_conformance.server.client import Client
 from rc_e2e_conformance.contract.errors import TargetError
+from rc_e2e_conformance.server.client import Client
 
 
 def _free_port() -> int:

@@ -193,8 +193,8 @@ def test_every_env_var_of_the_table_sets_its_field(tmp_path, monkeypatch):
 
 
 def test_pytest_options_are_all_prefixed_and_match_the_table():
-    from rc_e2e_conformance.contract.options import add_pytest_options
     from rc_e2e_conformance.contract.config import PYTEST, options
+    from rc_e2e_conformance.contract.options import add_pytest_options
 
     class Group:
         def __init__(self):
@@ -214,8 +214,8 @@ def test_pytest_options_are_all_prefixed_and_match_the_table():
 
 def test_run_and_cleanup_parsers_come_from_the_table(tmp_path, monkeypatch, capsys):
     from rc_e2e_conformance.cli.main import _parser
-    from rc_e2e_conformance.contract.options import values
     from rc_e2e_conformance.contract.config import CLEANUP, RUN, options
+    from rc_e2e_conformance.contract.options import values
 
     monkeypatch.chdir(tmp_path)
     parser = _parser()

@@ -52,6 +52,11 @@ def test_every_test_has_a_requirement_and_a_docstring():
     assert not bare, f"tests without @requirement or docstring: {bare}"
 
 
+#: A conftest that makes the plugin active for its project's own tests (the public way: plugin.activate).
+ACTIVATE = ("from rc_e2e_conformance.pytest_plugin.plugin import activate\n\n\n"
+            "def pytest_configure(config):\n    activate(config)\n")
+
+
 def _pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RCC_")}
     # Third-party plugins are switched off: they are not under test and triple the start-up time.
@@ -62,7 +67,7 @@ def _pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def _suite(tmp_path: Path, body: str) -> None:
-    (tmp_path / "conftest.py").write_text('from rc_e2e_conformance.pytest_plugin.plugin import activate\n\n\ndef pytest_configure(config):\n    activate(config)\n', encoding="utf-8")
+    (tmp_path / "conftest.py").write_text(ACTIVATE, encoding="utf-8")
     (tmp_path / "test_x.py").write_text("import pytest\n" + body, encoding="utf-8")
     (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    requirement(*ids): ids\n", encoding="utf-8")
 

@@ -23,7 +23,8 @@ from .test_robustness import ROOT, _free_port, _wait_up
 def _cli_without_db(cwd: Path, port: int, *extra: str) -> subprocess.Popen[str]:
     env = {**os.environ, "ADMIN_USERNAME": "cliadmin", "ADMIN_PASS": "cli-pass", "ADMIN_EMAIL": "cli@x.test",
            "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "rc_e2e_conformance.refserver", "--port", str(port), *extra], cwd=cwd, env=env,
+    return subprocess.Popen([sys.executable, "-m", "rc_e2e_conformance.refserver", "--port", str(port), *extra],
+                            cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -112,7 +112,8 @@ def _free_port() -> int:
 def _cli(db: str, port: int, *extra: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ADMIN_USERNAME": "cliadmin", "ADMIN_PASS": "cli-pass", "ADMIN_EMAIL": "cli@x.test",
            "OVERWRITE_SETTING_API_Enable_Rate_Limiter": "false", "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "rc_e2e_conformance.refserver", "--host", "127.0.0.1", "--port", str(port),
+    return subprocess.Popen([sys.executable, "-m", "rc_e2e_conformance.refserver", "--host", "127.0.0.1", "--port",
+                             str(port),
                              "--db", db, *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 

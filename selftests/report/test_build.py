@@ -105,7 +105,8 @@ def test_strict_turns_the_should_warning_into_fail():
 def test_an_interrupted_run_reports_unrun_requirements_as_not_judged():
     run = run_info()
     run.harness_error = "the run was interrupted before it finished"
-    report = build_report(run, [result("AUTH-01")], load_catalogue(), None, False, TODAY, selected=("AUTH-01", "AUTH-02"))
+    report = build_report(run, [result("AUTH-01")], load_catalogue(), None, False, TODAY, selected=("AUTH-01",
+                                                                                                    "AUTH-02"))
     by = {r["id"]: r for r in report["requirements"]}
     assert by["AUTH-01"]["status"] == "pass"
     assert by["AUTH-02"]["status"] == "error"

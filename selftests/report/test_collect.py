@@ -5,8 +5,8 @@ import textwrap
 
 import pytest
 
-from rc_e2e_conformance.pytest_plugin.collect import COLLECTOR_KEY, REPORT_KEY
 from rc_e2e_conformance.contract.redact import clear_secrets
+from rc_e2e_conformance.pytest_plugin.collect import COLLECTOR_KEY, REPORT_KEY
 
 INNER = '''
 import pytest
