@@ -62,12 +62,15 @@ def _suite_dir() -> Path:
 def suite_requested(config: pytest.Config) -> bool:
     """Whether the command line (or testpaths) asks for the suite: its package, a path in it, or a folder holding it."""
     suite = _suite_dir()
+    # A folder holding the suite counts only in a source checkout: an installed suite lives in site-packages,
+    # which a project's `pytest .` never collects (its ./.venv must not switch the plugin on).
+    installed = any(part in ("site-packages", "dist-packages") for part in suite.parts)
     for arg in config.args:
         name = str(arg).split("::")[0]
         if name == SUITE_PACKAGE or name.startswith(SUITE_PACKAGE + "."):
             return True
         path = (config.invocation_params.dir / name).resolve()
-        if path == suite or suite in path.parents or (path.is_dir() and path in suite.parents):
+        if path == suite or suite in path.parents or (not installed and path.is_dir() and path in suite.parents):
             return True
     return False
 

@@ -88,3 +88,28 @@ def test_requirement_ids_become_allure_labels_where_allure_is_installed(tmp_path
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "labels.txt").read_text() == "requirement=AUTH-01\n"
+
+
+def _asks_for_suite(monkeypatch, suite: Path, cwd: Path, *args: str) -> bool:
+    from types import SimpleNamespace
+
+    from rc_e2e_conformance.pytest_plugin import plugin
+
+    monkeypatch.setattr(plugin, "_suite_dir", lambda: suite.resolve())
+    config = SimpleNamespace(args=list(args), invocation_params=SimpleNamespace(dir=cwd))
+    return plugin.suite_requested(config)  # type: ignore[arg-type]
+
+
+def test_what_counts_as_asking_for_the_suite(tmp_path, monkeypatch):
+    checkout = tmp_path / "checkout" / "rc_e2e_conformance" / "suite"
+    installed = tmp_path / "project" / ".venv" / "lib" / "site-packages" / "rc_e2e_conformance" / "suite"
+    for suite in (checkout, installed):
+        suite.mkdir(parents=True)
+        (suite / "test_body.py").write_text("")
+        assert _asks_for_suite(monkeypatch, suite, tmp_path, "rc_e2e_conformance.suite")
+        assert _asks_for_suite(monkeypatch, suite, tmp_path, f"{suite}/test_body.py::test_x")
+        assert not _asks_for_suite(monkeypatch, suite, tmp_path, "rc_e2e_conformance.cli")
+    assert _asks_for_suite(monkeypatch, checkout, tmp_path / "checkout", ".")  # the checkout's own `pytest`
+    # a project whose venv lives inside it: its `pytest .` never collects site-packages
+    assert not _asks_for_suite(monkeypatch, installed, tmp_path / "project", ".")
+    assert not _asks_for_suite(monkeypatch, checkout, tmp_path, "selftests")
