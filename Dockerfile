@@ -15,13 +15,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     RCC_STATE_DIR=/reports/.state
 
 WORKDIR /opt/rc-conformance
-# The suite's tests/ and openapi/ are read from the source tree at run time: install it editable.
+# One package holds the spec, the catalogue, the suite and the reference server: a plain install.
 COPY pyproject.toml README.md ./
-COPY conformance ./conformance
-COPY refserver ./refserver
-COPY openapi ./openapi
-COPY tests ./tests
-RUN pip install -e . \
+COPY rc_e2e_conformance ./rc_e2e_conformance
+RUN pip install . \
+ && rm -rf /opt/rc-conformance/build \
  && useradd --create-home --uid 10001 rcc \
  && mkdir -p /reports && chown rcc /reports
 USER rcc

@@ -1,8 +1,8 @@
-"""`python -m refserver`, plus a count of every request by client kind, route and status (for benchmarks).
+"""`rc-refserver`, plus a count of every request by client kind, route and status (for benchmarks).
 
 Run: ADMIN_USERNAME=… ADMIN_PASS=… ADMIN_EMAIL=… python benchmarks/counting_server.py --port P
          --db PATH --counts OUT.json [--profile 7|6]
-Builds the app exactly like `python -m refserver` (same create_app, Behaviour.for_profile, forced
+Builds the app exactly like `python -m rc_e2e_conformance.refserver` (same create_app, Behaviour.for_profile, forced
 settings from OVERWRITE_SETTING_* env, rate limiter on by default) and wraps it in an ASGI
 middleware that counts requests in memory; the counts are written to OUT.json when the server
 stops (SIGTERM/SIGINT). Counting in the server, not in a proxy, adds no hop to the timed runs.
@@ -24,9 +24,9 @@ import uvicorn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from refserver.app import create_app, ensure_admin  # noqa: E402
-from refserver.behaviour import Behaviour  # noqa: E402
-from refserver.settings import Settings, env_test_mode  # noqa: E402
+from rc_e2e_conformance.refserver.app import create_app, ensure_admin  # noqa: E402
+from rc_e2e_conformance.refserver.behaviour import Behaviour  # noqa: E402
+from rc_e2e_conformance.refserver.settings import Settings, env_test_mode  # noqa: E402
 
 
 def client_kind(headers: list[tuple[bytes, bytes]]) -> str:

@@ -3,7 +3,7 @@
 Run: python benchmarks/refserver_load.py [--clients 16] [--seconds 30] [--url URL] [--json]
 Prints requests/s, latency percentiles per operation, answers by status and the errors; asserts nothing
 (selftests/safety/test_load.py runs it briefly and judges the figures). Without --url a server is started
-in its own process (`python -m refserver`, temp DB) so client threads do not share its GIL.
+in its own process (`python -m rc_e2e_conformance.refserver`, temp DB) so client threads do not share its GIL.
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ class Figures:
         ops = {}
         for op, values in sorted(self.latencies.items()):
             ordered = sorted(values)
-            pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)  # noqa: E731
+            pick = lambda q, ordered=ordered: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)  # noqa: E731
             ops[op] = {"count": len(ordered), "p50_ms": pick(0.50), "p95_ms": pick(0.95), "p99_ms": pick(0.99),
                        "max_ms": round(ordered[-1] * 1000, 1)}
         return {"seconds": round(self.seconds, 2), "requests": self.requests,
@@ -206,12 +206,13 @@ def free_port() -> int:
 
 
 def start_server(db: str, log: str | None = None) -> tuple[subprocess.Popen[bytes], str]:
-    """`python -m refserver` on a free port (its log goes to `log`, else nowhere); returns (process, url)."""
+    """`rc-refserver` on a free port (its log goes to `log`, else nowhere); returns (process, url)."""
     port = free_port()
     env = {**os.environ, "ADMIN_USERNAME": ADMIN[0], "ADMIN_PASS": ADMIN[1], "ADMIN_EMAIL": ADMIN[2],
            "PYTHONPATH": str(ROOT)}
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it open
-    proc = subprocess.Popen([sys.executable, "-m", "refserver", "--host", "127.0.0.1", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "rc_e2e_conformance.refserver", "--host", "127.0.0.1", "--port",
+                             str(port),
                              "--db", db], env=env, stdout=out, stderr=subprocess.STDOUT)
     if log:
         out.close()  # type: ignore[union-attr]

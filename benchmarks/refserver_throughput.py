@@ -1,7 +1,7 @@
 """Requests/s of the reference server on three users.resetE2EKey paths, 8 concurrent loopback clients.
 
 Run: python benchmarks/refserver_throughput.py [--seconds 3] [--clients 8]
-The server runs in its own process (python -m refserver) so client threads do not share its GIL.
+The server runs in its own process (python -m rc_e2e_conformance.refserver) so client threads do not share its GIL.
 """
 from __future__ import annotations
 
@@ -34,7 +34,8 @@ def free_port() -> int:
 def start_server(db: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ADMIN_USERNAME": ADMIN[0], "ADMIN_PASS": ADMIN[1], "ADMIN_EMAIL": ADMIN[2],
            "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "refserver", "--host", "127.0.0.1", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "rc_e2e_conformance.refserver", "--host", "127.0.0.1", "--port",
+                             str(port),
                              "--db", db], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:

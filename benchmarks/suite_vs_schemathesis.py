@@ -14,7 +14,7 @@ Run: python benchmarks/suite_vs_schemathesis.py [--examples 100] [--pairs 3] [--
     TOTP on, like the suite's property caller, but with no valid x-2fa-code (schemathesis
     generates that header from the spec, so nearly every answer is a 400 totp-*).
 Fairness: every run, (a) or (b), gets its OWN fresh server process (benchmarks/counting_server.py =
-`python -m refserver` + a request counter; default settings, rate limiter on), started before the
+`python -m rc_e2e_conformance.refserver` + a request counter; default settings, rate limiter on), started before the
 clock starts; the runs alternate a, b, a, b, … The server counts requests by client kind
 (User-Agent) and route, so the benchmark's own setup calls are excluded.
 Then the cold `rc-conformance run --examples N` on the embedded target (and once with an empty
@@ -42,11 +42,11 @@ import pyotp
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEC = ROOT / "openapi" / "users.resetE2EKey.yaml"
+SPEC = ROOT / "rc_e2e_conformance" / "openapi" / "users.resetE2EKey.yaml"
 ADMIN = ("benchadmin", "Bench-admin-pass-1", "benchadmin@example.com")
 SETUP_UA = {"User-Agent": "bench-setup"}
 #: `rc-conformance` as the console script runs it; `python -m` so PYTHONPATH can select another checkout.
-SUITE = [sys.executable, "-m", "conformance"]
+SUITE = [sys.executable, "-m", "rc_e2e_conformance"]
 #: rc-conformance keeps hypothesis' caches (its Unicode table: ~1 s, ~200 MB to build) per user; the
 #: bare run gets the same warm directory, so neither pays the build (measured apart, once).
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")

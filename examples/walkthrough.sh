@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Walk the docs page of users.resetE2EKey with curl against a server you own (the reference server by default):
-#   ADMIN_USERNAME=admin ADMIN_PASS=secret ADMIN_EMAIL=admin@example.com python -m refserver --port 3000 &
+#   ADMIN_USERNAME=admin ADMIN_PASS=secret ADMIN_EMAIL=admin@example.com python -m rc_e2e_conformance.refserver --port 3000 &
 #   bash examples/walkthrough.sh [http://127.0.0.1:3000] [admin] [secret]
 # Works on Rocket.Chat 6.x, 7.x and 8.x defaults, where a user with a verified e-mail is asked for an
 # e-mailed code at login (behaviour.md §11.1). So it creates its users UNVERIFIED, logs them in, lets

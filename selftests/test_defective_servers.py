@@ -25,7 +25,7 @@ DEFECTIVE = {  # the mutant → a MUST requirement it must fail
 @pytest.mark.parametrize("mutant", sorted(DEFECTIVE))
 def test_a_defective_server_fails_the_whole_run(mutant: str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RCC_")}
-    run = subprocess.run([sys.executable, "-m", "conformance", "run", "--refserver-mutant", mutant,
+    run = subprocess.run([sys.executable, "-m", "rc_e2e_conformance", "run", "--refserver-mutant", mutant,
                           "--examples", "5", "--seed", "1", "--report-dir", str(tmp_path), "--quiet"],
                          capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path, check=False)
     report = json.loads((tmp_path / "report.json").read_text())

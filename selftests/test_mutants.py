@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from conformance import mutation
-from conformance.catalogue import by_id, load_catalogue
-from conformance.mutation import Run
-from refserver.behaviour import Behaviour, switch_names
-from conformance.releases import PROFILES
-from refserver.mutants import MUTANTS, Mutant
+from rc_e2e_conformance.cli import mutation
+from rc_e2e_conformance.cli.mutation import Run
+from rc_e2e_conformance.contract.catalogue import by_id, load_catalogue
+from rc_e2e_conformance.contract.releases import PROFILES
+from rc_e2e_conformance.refserver.behaviour import Behaviour, switch_names
+from rc_e2e_conformance.refserver.mutants import MUTANTS, Mutant
 
 # Few examples: the explicit property cases already carry each SCHEMA-* mutant's defect (measured:
 # 3, 5 and 10 examples kill the same mutants); more would only slow CI.
@@ -115,7 +115,8 @@ def matrix(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                                  examples=EXAMPLES, seed=mutation.DEFAULT_SEED, jobs=JOBS,
                                  workdir=tmp_path_factory.mktemp(f"mutation-{profile}"))
     mutation.write_outputs(result, tmp_path_factory.mktemp(f"mutation-report-{profile}"))
-    print(f"mutation matrix, profile {profile}: {len(result['mutants'])} mutants, {result['wall_s']} s wall, {JOBS} jobs")
+    print(f"mutation matrix, profile {profile}: {len(result['mutants'])} mutants, {result['wall_s']} s wall, "
+          f"{JOBS} jobs")
     return result
 
 

@@ -1,11 +1,10 @@
-"""Self-tests of the OpenAPI contract (openapi/users.resetE2EKey.yaml) and conformance.spec."""
+"""Self-tests of the OpenAPI contract (openapi/users.resetE2EKey.yaml) and contract/spec.py."""
 from __future__ import annotations
 
 import hashlib
 import json
 import re
 import warnings
-from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
@@ -16,9 +15,9 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator
 from schemathesis import GenerationMode
 
-from conformance.catalogue import by_id
-from conformance.paths import SPEC_PATH
-from conformance.spec import (
+from rc_e2e_conformance.contract.catalogue import by_id
+from rc_e2e_conformance.contract.resources import SPEC_PATH
+from rc_e2e_conformance.contract.spec import (
     OPERATION_PATH,
     component_schema,
     declared_statuses,

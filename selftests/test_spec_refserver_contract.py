@@ -15,9 +15,9 @@ import pyotp
 import pytest
 import requests
 
-from conformance.spec import OPERATION_PATH, response_headers, validate_response
-from refserver.behaviour import Behaviour
-from refserver.server import serve_in_thread
+from rc_e2e_conformance.contract.spec import OPERATION_PATH, response_headers, validate_response
+from rc_e2e_conformance.refserver.behaviour import Behaviour
+from rc_e2e_conformance.refserver.server import serve_in_thread
 
 ADMIN = {"admin_username": "rcc-spec-admin", "admin_password": "Adm1n-" + secrets.token_hex(8),
          "admin_email": "rcc-spec-admin@example.com"}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from refserver.server import serve_in_thread
+from rc_e2e_conformance.refserver.server import serve_in_thread
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +24,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _cli(tmp_path: Path, *args: str, timeout: float = 180, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "conformance", "run", *args], cwd=tmp_path, env=_env(**env),
+    return subprocess.run([sys.executable, "-m", "rc_e2e_conformance", "run", *args], cwd=tmp_path, env=_env(**env),
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -65,14 +65,15 @@ def test_a_setup_error_is_printed_once(tmp_path):
 
 INTERRUPT = """
 import sys
-from conformance import cli
-from conformance.report import ci, progress
+from rc_e2e_conformance.cli import main as cli
+from rc_e2e_conformance.pytest_plugin import stash
+from rc_e2e_conformance.report import progress
 
 def boom(*args, **kwargs):
     raise KeyboardInterrupt
 
 if sys.argv[1] == "configure":      # before pytest's session exists: the CLI writes the report
-    ci.Handoff.pytest_configure = boom
+    stash.Handoff.pytest_configure = boom
 else:                               # during collection: the plugin writes it
     progress.Progress.pytest_collection_finish = boom
 sys.exit(cli.main(["run", "--requirement", "AUTH-01", "--report-dir", "out", "--junit", "j.xml"]))
@@ -95,7 +96,8 @@ def test_an_interrupt_in_any_phase_still_writes_a_report(tmp_path, phase):
 def test_pytest_exit_status_follows_the_verdict_for_a_should_failure(tmp_path, strict, code):
     """USER-04 is SHOULD: its failure fails pytest's test but not the run — unless --rcc-strict."""
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", str(ROOT / "tests"), "-p", "no:cacheprovider", "-q", "--tb=no",
+        [sys.executable, "-m", "pytest", str(ROOT / "rc_e2e_conformance" / "suite"), "-p", "no:cacheprovider", "-q",
+         "--tb=no",
          "--rcc-refserver-mutant", "username_case_sensitive", "--rcc-requirement", "USER-04",
          "--rcc-report-dir", str(tmp_path / "out"), *strict],
         cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=180)

@@ -1,4 +1,4 @@
-"""The README's curl walk-through (examples/walkthrough.sh) reproduces every answer of the docs page, on every profile."""
+"""The README's curl walk-through (examples/walkthrough.sh) reproduces every answer of the docs page, per profile."""
 from __future__ import annotations
 
 import json
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from refserver import Behaviour
-from refserver.server import serve_in_thread
+from rc_e2e_conformance.refserver import Behaviour
+from rc_e2e_conformance.refserver.server import serve_in_thread
 
 SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "walkthrough.sh"
 

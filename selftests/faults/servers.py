@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -52,8 +52,9 @@ class FaultProxy:
     Modes: "pass"; "reset" (read the request, then RST the connection without answering); "hang"
     (hold the request unanswered until stop or HOLD_MAX_S, then close); "status" (answer `status`
     with a JSON body, never forwarding); "ratelimit" (429 with X-RateLimit-* headers, reset 1 s
-    ahead); "html" (200 text/html); "slow" (forward after `delay` seconds). A fault applies to requests whose path is in `paths` (None =
-    all), from the first request matching `trigger` ("METHOD /path", None = from the start) on;
+    ahead); "html" (200 text/html); "slow" (forward after `delay` seconds). A fault applies to
+    requests whose path is in `paths` (None = all), from the first request matching `trigger`
+    ("METHOD /path", None = from the start) on;
     `trigger_after` = the trigger request itself is still forwarded (the fault starts after it).
     """
 
@@ -257,7 +258,7 @@ def self_signed_cert(folder: Path) -> tuple[Path, Path]:
         return cert, key
     pkey = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "localhost")])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     certificate = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(pkey.public_key())
         .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from conformance.evidence import take
+from rc_e2e_conformance.server.evidence import take
 
 
 class Canned:

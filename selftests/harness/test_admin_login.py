@@ -8,7 +8,7 @@ from pathlib import Path
 
 import requests
 
-from refserver.server import serve_in_thread
+from rc_e2e_conformance.refserver.server import serve_in_thread
 
 ADMIN, PASSWORD = "admin", "the-right-Pass-1"
 
@@ -17,7 +17,7 @@ def test_a_wrong_admin_password_is_one_refused_login_and_one_line(tmp_path: Path
     env = {k: v for k, v in os.environ.items() if not k.startswith("RCC_")}
     env.update(RCC_ADMIN_USER=ADMIN, RCC_ADMIN_PASSWORD="the-Wrong-pass-2")
     with serve_in_thread(admin_username=ADMIN, admin_password=PASSWORD, admin_email="a@example.com") as server:
-        run = subprocess.run([sys.executable, "-m", "conformance", "run", "--url", server.url,
+        run = subprocess.run([sys.executable, "-m", "rc_e2e_conformance", "run", "--url", server.url,
                               "--report-dir", str(tmp_path), "--quiet"],
                              capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path, check=False)
         failed = server.store.find_by_username(ADMIN)["failed_logins"]

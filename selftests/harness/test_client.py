@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import socket
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from conformance.client import Client
-from conformance.errors import TargetError
+from rc_e2e_conformance.contract.errors import TargetError
+from rc_e2e_conformance.server.client import Client
 
 
 def _free_port() -> int:

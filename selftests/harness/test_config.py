@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance.config import Settings, load_settings
-from conformance.errors import ConfigError
-from conformance.redact import clear_secrets, redact
+from rc_e2e_conformance.contract.config import Settings, load_settings
+from rc_e2e_conformance.contract.errors import ConfigError
+from rc_e2e_conformance.contract.redact import clear_secrets, redact
 
 LIVE = {"RCC_ADMIN_USER": "root", "RCC_ADMIN_PASSWORD": "s3cret-pass-word"}
 
@@ -145,14 +145,14 @@ def _example_values() -> dict:
 
 
 def test_the_example_file_is_generated_from_the_table():
-    from conformance.cliopts import example_toml
+    from rc_e2e_conformance.contract.options import example_toml
 
     assert EXAMPLE.read_text(encoding="utf-8") == example_toml(), \
-        "regenerate it: python -m conformance.cliopts > conformance.example.toml"
+        "regenerate it: python -m rc_e2e_conformance.contract.options > conformance.example.toml"
 
 
 def test_every_toml_key_of_the_table_is_in_the_example_and_loads(tmp_path, monkeypatch):
-    from conformance.config import options
+    from rc_e2e_conformance.contract.config import options
 
     monkeypatch.chdir(tmp_path)
     example = _example_values()
@@ -176,7 +176,7 @@ def test_every_toml_key_of_the_table_is_in_the_example_and_loads(tmp_path, monke
 
 
 def test_every_env_var_of_the_table_sets_its_field(tmp_path, monkeypatch):
-    from conformance.config import options
+    from rc_e2e_conformance.contract.config import options
 
     monkeypatch.chdir(tmp_path)
     samples = {bool: "true", int: "7", float: "2.5", tuple: "AUTH-01,TFA-01", str: "x-value-1234"}
@@ -193,8 +193,8 @@ def test_every_env_var_of_the_table_sets_its_field(tmp_path, monkeypatch):
 
 
 def test_pytest_options_are_all_prefixed_and_match_the_table():
-    from conformance.cliopts import add_pytest_options
-    from conformance.config import PYTEST, options
+    from rc_e2e_conformance.contract.config import PYTEST, options
+    from rc_e2e_conformance.contract.options import add_pytest_options
 
     class Group:
         def __init__(self):
@@ -213,9 +213,9 @@ def test_pytest_options_are_all_prefixed_and_match_the_table():
 
 
 def test_run_and_cleanup_parsers_come_from_the_table(tmp_path, monkeypatch, capsys):
-    from conformance.cli import _parser
-    from conformance.cliopts import values
-    from conformance.config import CLEANUP, RUN, options
+    from rc_e2e_conformance.cli.main import _parser
+    from rc_e2e_conformance.contract.config import CLEANUP, RUN, options
+    from rc_e2e_conformance.contract.options import values
 
     monkeypatch.chdir(tmp_path)
     parser = _parser()
@@ -238,7 +238,7 @@ def test_run_and_cleanup_parsers_come_from_the_table(tmp_path, monkeypatch, caps
 
 
 def test_bad_option_values_are_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
-    from conformance.cli import main
+    from rc_e2e_conformance.cli.main import main
 
     monkeypatch.chdir(tmp_path)
     assert main(["run", "--examples", "abc"]) == 2
@@ -259,7 +259,7 @@ def test_a_url_ending_in_the_api_path_gets_a_hint(url):
 
 
 def test_reproduce_command_and_opt_ins_never_carry_secrets(tmp_path, monkeypatch):
-    from conformance.cliopts import opt_in, reproduce_command
+    from rc_e2e_conformance.contract.options import opt_in, reproduce_command
 
     monkeypatch.chdir(tmp_path)
     s = load_settings({"url": "https://chat.example.com", "seed": "9", "requirements": ["AUTH-01"],

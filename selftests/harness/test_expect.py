@@ -3,11 +3,20 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.client import Client
-from conformance.evidence import take
-from conformance.expect import (ABSENT, INVALID_USER, TOTP_REQUIRED, contains, expect_error, expect_keys,
-                                expect_success, expect_unauthorized, present)
-from conformance.redact import clear_secrets, register_secret
+from rc_e2e_conformance.contract.redact import clear_secrets, register_secret
+from rc_e2e_conformance.server.client import Client
+from rc_e2e_conformance.server.evidence import take
+from rc_e2e_conformance.server.expect import (
+    ABSENT,
+    INVALID_USER,
+    TOTP_REQUIRED,
+    contains,
+    expect_error,
+    expect_keys,
+    expect_success,
+    expect_unauthorized,
+    present,
+)
 
 RESET = "/api/v1/users.resetE2EKey"
 TOKEN = "tok-abcdefghijklmnopqrstuvwxyz0123"
@@ -71,7 +80,8 @@ def test_non_json_body_is_a_mismatch_not_a_crash(client, canned):
 
 def test_success_and_unauthorized_shapes(client, canned):
     expect_success(_reset(client, canned, 200, {"success": True}))
-    expect_unauthorized(_reset(client, canned, 401, {"status": "error", "message": "You must be logged in to do this."}))
+    expect_unauthorized(_reset(client, canned, 401, {"status": "error",
+                                                     "message": "You must be logged in to do this."}))
     with pytest.raises(AssertionError, match="message: expected"):
         expect_unauthorized(_reset(client, canned, 401, {"status": "error", "message": "go away"}))
 
@@ -87,7 +97,7 @@ def test_absent_error_type_and_present_details(client, canned):
 
 
 def test_a_429_outside_the_rate_limit_test_is_a_harness_error(client, canned):
-    from conformance.errors import TargetError
+    from rc_e2e_conformance.contract.errors import TargetError
 
     body = {"success": False, "error": "Error, too many requests. [error-too-many-requests]"}
     with pytest.raises(TargetError, match="rate-limited"):

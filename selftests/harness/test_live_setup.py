@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from refserver.server import serve_in_thread
+from rc_e2e_conformance.refserver.server import serve_in_thread
 
 ADMIN, PASSWORD = "rcadmin", "Admin-pass-for-live-setup-1"
 NO_GRACE = {"Accounts_TwoFactorAuthentication_RememberFor": "0"}
@@ -28,8 +28,9 @@ def _env(**rcc: str) -> dict[str, str]:
 
 
 def _run(url: str, tmp_path: Path, env: dict[str, str], *extra: str) -> tuple[subprocess.CompletedProcess[str], dict]:
-    run = subprocess.run([sys.executable, "-m", "conformance", "run", "--url", url, "--strict", "--examples", "10",
-                          "--allow-config-changes", "--allow-rate-limit-probe", "--report-dir", str(tmp_path), "--quiet", *extra],
+    run = subprocess.run([sys.executable, "-m", "rc_e2e_conformance", "run", "--url", url, "--strict", "--examples",
+                          "10", "--allow-config-changes", "--allow-rate-limit-probe", "--report-dir", str(tmp_path),
+                          "--quiet", *extra],
                          capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path, check=False)
     report_file = tmp_path / "report.json"
     return run, json.loads(report_file.read_text()) if report_file.is_file() else {}

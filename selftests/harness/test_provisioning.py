@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import secrets
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from conformance.client import Client
-from conformance.config import load_settings
-from conformance.errors import ProvisioningError
-from conformance.provisioning import Provisioner
-from conformance.targets import Target, open_target, stop
+from rc_e2e_conformance.contract.config import load_settings
+from rc_e2e_conformance.contract.errors import ProvisioningError
+from rc_e2e_conformance.server.client import Client
+from rc_e2e_conformance.server.provisioning import Provisioner
+from rc_e2e_conformance.server.targets import Target, open_target, stop
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def test_wrong_admin_password_is_a_one_line_provisioning_error(embedded):
     target, client = embedded
     prov = Provisioner(client, admin_user=target.admin_user, admin_password="Definitely-Wrong-1")
     with pytest.raises(ProvisioningError) as info:
-        prov.admin
+        _ = prov.admin
     text = str(info.value)
     assert text.startswith(f"login as {target.admin_user!r} refused (HTTP 401)") and "\n" not in text
     assert "Definitely-Wrong-1" not in text

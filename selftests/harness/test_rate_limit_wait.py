@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from refserver.server import serve_in_thread
+from rc_e2e_conformance.refserver.server import serve_in_thread
 
 ADMIN, PASSWORD = "admin", "s3cret-admin-pass"
 
@@ -22,7 +22,7 @@ def test_a_second_run_waits_out_the_window_instead_of_erroring(tmp_path: Path) -
         for n in (1, 2):
             out = tmp_path / f"run{n}"
             runs.append((out, subprocess.run(
-                [sys.executable, "-m", "conformance", "run", "--url", server.url, "--report-dir", str(out),
+                [sys.executable, "-m", "rc_e2e_conformance", "run", "--url", server.url, "--report-dir", str(out),
                  "--quiet", "--allow-rate-limit-probe", "--requirement", "RATE-01", "--requirement", "PERM-01"],
                 capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path, check=False)))
     (_, first), (second_dir, second) = runs

@@ -6,7 +6,7 @@ import hashlib
 import pyotp
 import pytest
 
-from conformance.totp import STEP, Totp, password_code
+from rc_e2e_conformance.server.totp import STEP, Totp, password_code
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # 160 bits, like Rocket.Chat's
 

@@ -1,4 +1,4 @@
-"""Traceability: every catalogue ID has a test in tests/, every test names known IDs, the plugin enforces it."""
+"""Traceability: every catalogue ID has a test in the suite, every test names known IDs, the plugin enforces it."""
 from __future__ import annotations
 
 import ast
@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conformance.catalogue import load_catalogue
+from rc_e2e_conformance.contract.catalogue import load_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
-TESTS = ROOT / "tests"
+TESTS = ROOT / "rc_e2e_conformance" / "suite"
 
 
 def _marked_ids() -> dict[str, set[str]]:
@@ -31,7 +31,7 @@ def _marked_ids() -> dict[str, set[str]]:
 
 def test_every_catalogue_id_has_a_test():
     missing = [r.id for r in load_catalogue() if r.id not in _marked_ids()]
-    assert not missing, f"requirement IDs without a test in tests/: {', '.join(missing)}"
+    assert not missing, f"requirement IDs without a test in the suite: {', '.join(missing)}"
 
 
 def test_every_test_names_only_known_ids():
@@ -52,6 +52,11 @@ def test_every_test_has_a_requirement_and_a_docstring():
     assert not bare, f"tests without @requirement or docstring: {bare}"
 
 
+#: A conftest that makes the plugin active for its project's own tests (the public way: plugin.activate).
+ACTIVATE = ("from rc_e2e_conformance.pytest_plugin.plugin import activate\n\n\n"
+            "def pytest_configure(config):\n    activate(config)\n")
+
+
 def _pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RCC_")}
     # Third-party plugins are switched off: they are not under test and triple the start-up time.
@@ -62,7 +67,7 @@ def _pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def _suite(tmp_path: Path, body: str) -> None:
-    (tmp_path / "conftest.py").write_text('pytest_plugins = ("conformance.plugin",)\n', encoding="utf-8")
+    (tmp_path / "conftest.py").write_text(ACTIVATE, encoding="utf-8")
     (tmp_path / "test_x.py").write_text("import pytest\n" + body, encoding="utf-8")
     (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    requirement(*ids): ids\n", encoding="utf-8")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from refserver.server import serve_in_thread
+from rc_e2e_conformance.refserver.server import serve_in_thread
 
 TFA_IDS = ("TFA-01", "TFA-02", "TFA-05", "TFA-06")
 ADMIN, PASSWORD = "admin", "s3cret-admin-pass"
@@ -27,7 +27,7 @@ def _run(tmp_path: Path, *extra: str, **server_options: object) -> tuple[subproc
     with serve_in_thread(admin_username=ADMIN, admin_password=PASSWORD, admin_email="a@example.com",
                          **server_options) as server:  # type: ignore[arg-type]
         run = subprocess.run(
-            [sys.executable, "-m", "conformance", "run", "--url", server.url, "--report-dir", str(tmp_path),
+            [sys.executable, "-m", "rc_e2e_conformance", "run", "--url", server.url, "--report-dir", str(tmp_path),
              "--quiet", *selection, *extra],
             capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path, check=False,
         )
@@ -92,8 +92,9 @@ def test_totp_method_off_declared_judges_everything_else_without_a_false_failure
     settings = {**TOTP_OFF["settings"], "Accounts_TwoFactorAuthentication_RememberFor": "0"}
     with serve_in_thread(admin_username=ADMIN, admin_password=PASSWORD, admin_email="a@example.com",
                          settings=settings) as server:
-        run = subprocess.run([sys.executable, "-m", "conformance", "run", "--url", server.url, "--declare-2fa-off",
-                              "--strict", "--examples", "10", "--report-dir", str(tmp_path), "--quiet"],
+        run = subprocess.run([sys.executable, "-m", "rc_e2e_conformance", "run", "--url", server.url,
+                              "--declare-2fa-off", "--strict", "--examples", "10", "--report-dir", str(tmp_path),
+                              "--quiet"],
                              capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path, check=False)
     report = json.loads((tmp_path / "report.json").read_text())
     assert run.returncode == 0, (report["verdict_reason"], run.stdout, run.stderr)

@@ -1,4 +1,4 @@
-"""The run's one concurrency mechanism (conformance/inflight.py): bounded, ordered, errors kept per task."""
+"""The run's one concurrency mechanism (server/inflight.py): bounded, ordered, errors kept per task."""
 from __future__ import annotations
 
 import threading
@@ -6,7 +6,7 @@ from concurrent.futures import CancelledError
 
 import pytest
 
-from conformance.inflight import MAX_IN_FLIGHT, WORKERS, InFlight
+from rc_e2e_conformance.server.inflight import MAX_IN_FLIGHT, WORKERS, InFlight
 
 
 class Gauge:

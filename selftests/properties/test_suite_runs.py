@@ -1,4 +1,4 @@
-"""The real tests/test_properties.py, run in a subprocess against reference-server variants behind a
+"""The real suite/test_properties.py, run in a subprocess against reference-server variants behind a
 recording proxy: mutants are caught by exactly their SCHEMA-ID, the faithful server passes 200 cases,
 a seed reproduces the request sequence, and users with real-looking names are never touched."""
 from __future__ import annotations
@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from conformance.properties.safety import js_trim, wire_name_values
-from refserver.behaviour import Behaviour
-from refserver.server import serve_in_thread
+from rc_e2e_conformance.properties.safety import js_trim, wire_name_values
+from rc_e2e_conformance.refserver.behaviour import Behaviour
+from rc_e2e_conformance.refserver.server import serve_in_thread
 
 from .helpers import ADMIN, EMAIL, PASSWORD, SCHEMA_IDS, run_properties
 from .proxy import Exchange, RecordingProxy

@@ -7,11 +7,11 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from conformance.properties import GuardedSession, NameMapper, PoolUser, UnsafeRequest, error_body_shape
-from conformance.properties.caller import malformed_code
-from conformance.properties.checks import make_auth_check, make_reject_check, rocket_chat_must_reject
-from conformance.properties.safety import SAFE_NUMBER, js_blank, wire_name_values
-from conformance.releases import release_of
+from rc_e2e_conformance.contract.releases import release_of
+from rc_e2e_conformance.properties import GuardedSession, NameMapper, PoolUser, UnsafeRequest, error_body_shape
+from rc_e2e_conformance.properties.caller import malformed_code
+from rc_e2e_conformance.properties.checks import make_auth_check, make_reject_check, rocket_chat_must_reject
+from rc_e2e_conformance.properties.safety import SAFE_NUMBER, js_blank, wire_name_values
 
 POOL = (PoolUser("PoolId00000000001", "rcc-1a2b3c4d-u1"), PoolUser("PoolId00000000002", "rcc-1a2b3c4d-u2"))
 DANGEROUS = ["a", "Admin", "user", "0", "test", " admin ", "rocket.cat", "ADMIN\t", "GonjPyg3gB3Z9ur9s", "a|.*",

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from refserver import Behaviour, RefServer, serve_in_thread
+from rc_e2e_conformance.refserver import Behaviour, RefServer, serve_in_thread
 
 from .helpers import ADMIN, Api, User
 

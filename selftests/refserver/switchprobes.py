@@ -5,8 +5,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from refserver.db import sha256_hex
-from refserver.twofactor import new_backup_codes
+from rc_e2e_conformance.refserver.db import sha256_hex
+from rc_e2e_conformance.refserver.twofactor import new_backup_codes
 
 from .helpers import RESET, Api, User, totp_code, unique
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from refserver import Behaviour
-from refserver.__main__ import parse_duration
-from refserver.behaviour import PROFILES, RELEASE_SWITCHES, SERVER_PARAMETERS
-from refserver.mutants import MUTANTS, _m
+from rc_e2e_conformance.refserver import Behaviour
+from rc_e2e_conformance.refserver.__main__ import parse_duration
+from rc_e2e_conformance.refserver.behaviour import PROFILES, RELEASE_SWITCHES, SERVER_PARAMETERS
+from rc_e2e_conformance.refserver.mutants import MUTANTS, _m
 
 from .conftest import start
 from .helpers import ADMIN
@@ -23,7 +23,8 @@ from .test_robustness import ROOT, _free_port, _wait_up
 def _cli_without_db(cwd: Path, port: int, *extra: str) -> subprocess.Popen[str]:
     env = {**os.environ, "ADMIN_USERNAME": "cliadmin", "ADMIN_PASS": "cli-pass", "ADMIN_EMAIL": "cli@x.test",
            "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "refserver", "--port", str(port), *extra], cwd=cwd, env=env,
+    return subprocess.Popen([sys.executable, "-m", "rc_e2e_conformance.refserver", "--port", str(port), *extra],
+                            cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -6,7 +6,7 @@ import random
 import pytest
 import requests
 
-from refserver import Behaviour
+from rc_e2e_conformance.refserver import Behaviour
 
 from .conftest import NO_LIMIT, start
 from .helpers import RESET, Api, sha_hex

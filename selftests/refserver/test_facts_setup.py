@@ -109,7 +109,8 @@ def test_personal_access_tokens(profile_api: Profiled) -> None:
                                           for t in listed["tokens"]] == [("ci", token[-6:], True)]
     pat = User(admin.id, admin.username, admin.password, admin.email, token, ["admin"])
     r = api.post("/api/v1/users.create", user=pat,  # on 8.x protected by 2FA, which the bypass skips
-                 json={"email": f"pat{profile}@example.test", "name": "p", "password": "p", "username": f"pat{profile}"})
+                 json={"email": f"pat{profile}@example.test", "name": "p", "password": "p",
+                       "username": f"pat{profile}"})
     assert r.status_code == 200, r.text
     assert api.post(RESET, user=pat, json={"userId": "nobody"}).json()["errorType"] == "error-invalid-user"
     user = api.create_user(verified=False)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from refserver import Behaviour
+from rc_e2e_conformance.refserver import Behaviour
 
 from .conftest import NO_LIMIT, start
 from .helpers import RESET, Api

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from refserver import RefServer
+from rc_e2e_conformance.refserver import RefServer
 
 from .conftest import start
 from .helpers import RESET, Api

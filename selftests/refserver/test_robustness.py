@@ -112,7 +112,8 @@ def _free_port() -> int:
 def _cli(db: str, port: int, *extra: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ADMIN_USERNAME": "cliadmin", "ADMIN_PASS": "cli-pass", "ADMIN_EMAIL": "cli@x.test",
            "OVERWRITE_SETTING_API_Enable_Rate_Limiter": "false", "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "refserver", "--host", "127.0.0.1", "--port", str(port),
+    return subprocess.Popen([sys.executable, "-m", "rc_e2e_conformance.refserver", "--host", "127.0.0.1", "--port",
+                             str(port),
                              "--db", db, *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -165,7 +166,7 @@ def test_cli_unknown_mutant_fails_with_one_line(tmp_path) -> None:
 
 def test_cli_bad_setting_fails_cleanly(tmp_path) -> None:
     env = {**os.environ, "OVERWRITE_SETTING_API_Enable_Rate_Limiter": "maybe", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "refserver", "--port", str(_free_port()), "--db",
+    proc = subprocess.run([sys.executable, "-m", "rc_e2e_conformance.refserver", "--port", str(_free_port()), "--db",
                            str(tmp_path / "s.db")], env=env, capture_output=True, timeout=15)
     assert proc.returncode != 0 and b"API_Enable_Rate_Limiter" in proc.stderr and b"Traceback" not in proc.stderr
 

@@ -6,8 +6,8 @@ import time
 
 import requests
 
-from refserver import Behaviour
-from refserver.behaviour import switch_names
+from rc_e2e_conformance.refserver import Behaviour
+from rc_e2e_conformance.refserver.behaviour import switch_names
 
 from .conftest import start
 from .helpers import RESET, Api

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from refserver import Behaviour
-from refserver.behaviour import SERVER_PARAMETERS, switch_names
+from rc_e2e_conformance.refserver import Behaviour
+from rc_e2e_conformance.refserver.behaviour import SERVER_PARAMETERS, switch_names
 
 from .conftest import start
 from .helpers import RESET, Api
@@ -60,7 +60,8 @@ AFFECTS: dict[str, set[str]] = {
     "unauthenticated_body_7x": {'unauth_body'},
     "unauthenticated_delay": {'unauth_delayed'},
     "wrong_method_status": {'wrong_method'},
-    "two_factor_checked": {'empty_code', 'backup_second', 'email_fifth_wrong', 'code_step_-3', 'code_step_2', 'fallback_plain',
+    "two_factor_checked": {'empty_code', 'backup_second', 'email_fifth_wrong', 'code_step_-3', 'code_step_2',
+                           'fallback_plain',
         'no_code', 'second_call_without_code', 'wrong_code', 'wrong_code_detail_keys', 'wrong_code_text'},
     "accept_any_code": {'backup_second', 'email_fifth_wrong', 'code_step_-3', 'code_step_2', 'fallback_plain',
         'wrong_code', 'wrong_code_detail_keys', 'wrong_code_text'},
@@ -97,7 +98,8 @@ AFFECTS: dict[str, set[str]] = {
     "auth_requires_user_id": {'token_only_authenticates'},
     "token_bound_to_user": {'foreign_token_authenticates'},
     "logout_revokes_token": {'logged_out_token_works'},
-    "two_factor_checked_first": {'empty_code', 'backup_second', 'code_step_-3', 'code_step_2', 'email_fifth_wrong', 'fallback_plain',
+    "two_factor_checked_first": {'empty_code', 'backup_second', 'code_step_-3', 'code_step_2', 'email_fifth_wrong',
+                                 'fallback_plain',
         'no_code', 'second_call_without_code', 'wrong_code', 'wrong_code_detail_keys', 'wrong_code_text'},
     "email_attempts_limited": {'email_fifth_wrong'},
     "self_reset_on_empty_body": {'self_keys_gone', 'self_logged_out', 'self_status'},
@@ -137,7 +139,7 @@ def flipped(profile: str) -> dict[str, dict[str, Any]]:
     base = Behaviour.for_profile(profile)
     with ThreadPoolExecutor(4) as pool:
         facts = pool.map(lambda n: observe(dataclasses.replace(base, **{n: FLIPS[n]})), names)
-        return dict(zip(names, facts))
+        return dict(zip(names, facts, strict=True))
 
 
 def test_every_switch_has_a_flip_and_a_declared_effect() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pyotp
 import pytest
 
-from refserver.twofactor import js_parse_int, totp_matches
+from rc_e2e_conformance.refserver.twofactor import js_parse_int, totp_matches
 
 from .conftest import start
 from .helpers import RESET, Api, steady_totp_time, totp_code

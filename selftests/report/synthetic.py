@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from conformance.catalogue import load_catalogue
-from conformance.report import build_report
-from conformance.releases import release_of
-from conformance.results import Evidence, RunInfo, TestResult
+from rc_e2e_conformance.contract.catalogue import load_catalogue
+from rc_e2e_conformance.contract.releases import release_of
+from rc_e2e_conformance.contract.results import Evidence, RunInfo, TestResult
+from rc_e2e_conformance.report import build_report
 
 TODAY = date(2025, 6, 1)
 SHA = "0123456789abcdef" * 4

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.catalogue import by_id, load_catalogue
-from conformance.expectations import Expectation, Expectations
-from conformance.report import build_report, requirement_status, verdict_of
-from conformance.report.build import MAX_EVIDENCE
+from rc_e2e_conformance.contract.catalogue import by_id, load_catalogue
+from rc_e2e_conformance.contract.expectations import Expectation, Expectations
+from rc_e2e_conformance.report import build_report, requirement_status, verdict_of
+from rc_e2e_conformance.report.build import MAX_EVIDENCE
 
 from .synthetic import TODAY, exchange, mixed_report, result, run_info
 
@@ -105,7 +105,8 @@ def test_strict_turns_the_should_warning_into_fail():
 def test_an_interrupted_run_reports_unrun_requirements_as_not_judged():
     run = run_info()
     run.harness_error = "the run was interrupted before it finished"
-    report = build_report(run, [result("AUTH-01")], load_catalogue(), None, False, TODAY, selected=("AUTH-01", "AUTH-02"))
+    report = build_report(run, [result("AUTH-01")], load_catalogue(), None, False, TODAY, selected=("AUTH-01",
+                                                                                                    "AUTH-02"))
     by = {r["id"]: r for r in report["requirements"]}
     assert by["AUTH-01"]["status"] == "pass"
     assert by["AUTH-02"]["status"] == "error"

@@ -1,4 +1,4 @@
-"""The CI recipes (GitHub Actions, GitLab CI, Dockerfile) parse, gate on the exit code and run the CLI's real command."""
+"""The CI recipes (GitHub Actions, GitLab CI, Dockerfile) parse, gate on the exit code and run the real CLI."""
 from __future__ import annotations
 
 import re
@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conformance.cli import _parser
-from conformance.cliopts import values
-from conformance.config import load_settings
+from rc_e2e_conformance.cli.main import _parser
+from rc_e2e_conformance.contract.config import load_settings
+from rc_e2e_conformance.contract.options import values
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPES = ("examples/github-actions.yml", "examples/gitlab-ci.yml")

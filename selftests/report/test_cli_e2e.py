@@ -1,4 +1,4 @@
-"""End-to-end: `python -m conformance run` in a subprocess against the embedded, an unreachable,
+"""End-to-end: `python -m rc_e2e_conformance run` in a subprocess against the embedded, an unreachable,
 a live (reference) and a broken server — exit codes 0/1/2, the four files, one-line errors."""
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from conformance.cli import target_slug
-from refserver.behaviour import Behaviour
-from refserver.server import serve_in_thread
+from rc_e2e_conformance.cli.main import target_slug
+from rc_e2e_conformance.refserver.behaviour import Behaviour
+from rc_e2e_conformance.refserver.server import serve_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +22,7 @@ FILES = {"report.json", "report.md", "report.html", "junit.xml"}
 def start_cli(cwd, *args, env_extra=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("RCC_")}
     env.update(env_extra or {})
-    return subprocess.Popen([sys.executable, "-m", "conformance", "run", *args], cwd=cwd, env=env,
+    return subprocess.Popen([sys.executable, "-m", "rc_e2e_conformance", "run", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -5,15 +5,15 @@ import textwrap
 
 import pytest
 
-from conformance.collect import COLLECTOR_KEY, REPORT_KEY
-from conformance.redact import clear_secrets
+from rc_e2e_conformance.contract.redact import clear_secrets
+from rc_e2e_conformance.pytest_plugin.collect import COLLECTOR_KEY, REPORT_KEY
 
 INNER = '''
 import pytest
-from conformance import evidence
-from conformance.errors import TargetError
-from conformance.redact import register_secret
-from conformance.results import Evidence
+from rc_e2e_conformance.server import evidence
+from rc_e2e_conformance.contract.errors import TargetError
+from rc_e2e_conformance.contract.redact import register_secret
+from rc_e2e_conformance.contract.results import Evidence
 
 register_secret("sup3r-secret-pw")
 
@@ -89,13 +89,13 @@ def inner_run(tmp_path_factory):
             requirement(*ids): requirement IDs
         """))
     (tmp_path / "test_inner.py").write_text(INNER)
-    evidence_leftover = __import__("conformance.evidence", fromlist=["record"])
-    from conformance.results import Evidence
+    evidence_leftover = __import__("rc_e2e_conformance.server.evidence", fromlist=["record"])
+    from rc_e2e_conformance.contract.results import Evidence
 
     evidence_leftover.record(Evidence("stale", "stale", "stale"))  # must not stick to the first test
     grab = Grab()
     code = pytest.main([str(tmp_path), "-c", str(tmp_path / "pytest.ini"), "--rootdir", str(tmp_path),
-                        "-p", "conformance.collect", "-p", "no:cacheprovider", "-q", "--tb=no",
+                        "-p", "rc_e2e_conformance.pytest_plugin.collect", "-p", "no:cacheprovider", "-q", "--tb=no",
                         "--import-mode=importlib", "-W", "ignore::pytest.PytestAssertRewriteWarning"], plugins=[grab])
     yield code, grab
     clear_secrets()

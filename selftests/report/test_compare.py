@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 
-from conformance.cli import main
-from conformance.compare import build_matrix, load_report, render_compare_html, render_compare_md
-from conformance.report import write_reports
+from rc_e2e_conformance.cli.main import main
+from rc_e2e_conformance.report import write_reports
+from rc_e2e_conformance.report.compare import build_matrix, load_report, render_compare_html, render_compare_md
 
 from .synthetic import mixed_report, mixed_results, result, run_info
 from .test_writers import _Assets

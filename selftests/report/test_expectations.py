@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance.errors import ConfigError
-from conformance.expectations import VersionRange, load_expectations, parse_version
-from conformance.report.render import render_markdown
+from rc_e2e_conformance.contract.errors import ConfigError
+from rc_e2e_conformance.contract.expectations import VersionRange, load_expectations, parse_version
+from rc_e2e_conformance.report.render import render_markdown
 
 from .synthetic import TODAY, mixed_report, run_info
 

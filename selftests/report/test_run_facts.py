@@ -6,10 +6,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conformance.report import render_all
-from conformance.report.ci import append_step_summary
-from conformance.report.render import md_inline
-from conformance.report import write_reports
+from rc_e2e_conformance.report import render_all, write_reports
+from rc_e2e_conformance.report.ci import append_step_summary
+from rc_e2e_conformance.report.render import md_inline
 
 from .synthetic import SHA, mixed_report, run_info
 

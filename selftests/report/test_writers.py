@@ -8,11 +8,11 @@ from html.parser import HTMLParser
 import jsonschema
 import pytest
 
-from conformance.compare import report_schema
-from conformance.redact import clear_secrets, redact, register_secret
-from conformance.report import FILES, render_all, write_reports
-from conformance.report.render import render_html, render_markdown
-from conformance.report.write import render_junit
+from rc_e2e_conformance.contract.redact import clear_secrets, redact, register_secret
+from rc_e2e_conformance.report import FILES, render_all, write_reports
+from rc_e2e_conformance.report.compare import report_schema
+from rc_e2e_conformance.report.render import render_html, render_markdown
+from rc_e2e_conformance.report.write import render_junit
 
 from .synthetic import exchange, mixed_report, mixed_results, result, run_info
 
@@ -24,7 +24,7 @@ def validate(report: dict) -> None:
 
 
 def test_report_json_validates_against_its_schema_with_every_status(tmp_path):
-    from conformance.expectations import Expectation, Expectations
+    from rc_e2e_conformance.contract.expectations import Expectation, Expectations
 
     exps = Expectations((Expectation("AUTH-01", "stale"), Expectation("OK-02", "known", versions=None)), "e.toml")
     results = [r for r in mixed_results() if r.requirement_ids != ("OK-02",)]
@@ -61,7 +61,8 @@ def test_markdown_first_line_names_the_target():
     assert embedded.splitlines()[0] == ("# Conformance of users.resetE2EKey — embedded reference server "
                                         "(not a Rocket.Chat server)")
     live = render_markdown(mixed_report(run=run_info(embedded=False, url="https://chat.example.com", version="7.1.0")))
-    assert live.splitlines()[0] == "# Conformance of users.resetE2EKey — https://chat.example.com (server version 7.1.0)"
+    title = "# Conformance of users.resetE2EKey — https://chat.example.com (server version 7.1.0)"
+    assert live.splitlines()[0] == title
     assert "embedded reference server" not in live
 
 
@@ -95,9 +96,10 @@ def secrets():
 def test_no_registered_secret_reaches_any_report_file(tmp_path, secrets):
     password, totp, token = secrets
     leaky = result("AUTH-02", "failed", message=f"login with {password} failed; token {token}",
-                   evidence=(exchange(200).__class__(request=f"POST /x\nX-Auth-Token: {token}\n\n{{\"pw\": \"{password}\"}}",
-                                                    response=f"200 application/json\n{{\"secret\": \"{totp}\"}}",
-                                                    curl=f"curl -H 'X-Auth-Token: {token}' -d '{password}'"),))
+                   evidence=(exchange(200).__class__(
+                       request=f"POST /x\nX-Auth-Token: {token}\n\n{{\"pw\": \"{password}\"}}",
+                       response=f"200 application/json\n{{\"secret\": \"{totp}\"}}",
+                       curl=f"curl -H 'X-Auth-Token: {token}' -d '{password}'"),))
     results = [r for r in mixed_results() if r.requirement_ids != ("AUTH-02",)] + [leaky]
     report = mixed_report(results=results, run=run_info(harness_error=f"admin {password} rejected"))
     # Fields build_report does not redact itself: the writers must still catch them.

@@ -29,7 +29,7 @@ def free_port() -> int:
 
 
 class RefProcess:
-    """`python -m refserver --db FILE` in a subprocess (so signals and kill -9 hit only the suite)."""
+    """`rc-refserver --db FILE` in a subprocess (so signals and kill -9 hit only the suite)."""
 
     def __init__(self, db: Path, settings: dict[str, str] | None = None, mutant: str | None = None,
                  admin_email_verified: bool = False) -> None:
@@ -38,7 +38,8 @@ class RefProcess:
         env = {**os.environ, "ADMIN_USERNAME": ADMIN, "ADMIN_PASS": PASSWORD, "ADMIN_EMAIL": EMAIL,
                "PYTHONPATH": str(ROOT), "ADMIN_EMAIL_VERIFIED": "true" if admin_email_verified else "false"}
         env.update({f"OVERWRITE_SETTING_{k}": v for k, v in (settings or {}).items()})
-        cmd = [sys.executable, "-m", "refserver", "--host", "127.0.0.1", "--port", str(self.port), "--db", str(db)]
+        cmd = [sys.executable, "-m", "rc_e2e_conformance.refserver", "--host", "127.0.0.1", "--port", str(self.port),
+               "--db", str(db)]
         if mutant:
             cmd += ["--mutant", mutant]
         self.log = db.with_suffix(".log")
@@ -116,7 +117,7 @@ def cli_env(state_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def start_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "conformance", *args], cwd=cwd, env=env,
+    return subprocess.Popen([sys.executable, "-m", "rc_e2e_conformance", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -146,7 +147,8 @@ def finish(proc: subprocess.Popen[str], timeout: float, started: float | None = 
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate(timeout=10)
-        raise AssertionError(f"rc-conformance did not finish within {timeout} s:\n{out[-2000:]}\n{err[-2000:]}")
+        raise AssertionError(
+            f"rc-conformance did not finish within {timeout} s:\n{out[-2000:]}\n{err[-2000:]}") from None
     return Done(proc.returncode, out, err, time.monotonic() - started)
 
 

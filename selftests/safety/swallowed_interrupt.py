@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 
-from conformance import cleanup
+from rc_e2e_conformance.server import cleanup
 
 
 def pytest_runtest_teardown(item) -> None:  # noqa: ANN001 - a pytest hook

@@ -145,7 +145,7 @@ def test_interrupt_swallowed_inside_a_gc_callback_still_ends_the_run(tmp_path: P
     script = tmp_path / "swallow.py"
     script.write_text(textwrap.dedent("""
         import gc, os, signal, sys
-        from conformance import cleanup
+        from rc_e2e_conformance.server import cleanup
         cleanup.install_interrupt_handlers()
         sys.unraisablehook = lambda args: print("ignored:", type(args.exc_value).__name__)
         def callback(phase, info):

@@ -1,0 +1,280 @@
+"""`rc-conformance run|compare`: run the suite in-process and exit 0/1/2; compare reports across servers."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import io
+import os
+import random
+import re
+import signal
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import rc_e2e_conformance
+from rc_e2e_conformance.contract.errors import HarnessError
+from rc_e2e_conformance.contract.redact import redact
+from rc_e2e_conformance.contract.releases import NEWEST
+from rc_e2e_conformance.contract.resources import SUITE_DIR
+
+if TYPE_CHECKING:
+    from rc_e2e_conformance.contract.config import Settings
+
+# Everything heavier (pytest, yaml via the config) is imported inside main(), under its
+# KeyboardInterrupt handler: a Ctrl-C during start-up is then one line too, never a traceback.
+
+EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+EXIT_BY_VERDICT = {"pass": EXIT_PASS, "fail": EXIT_FAIL, "error": EXIT_ERROR}
+#: THE suite (the package's `suite/`), run by path: the same tests `pytest --pyargs rc_e2e_conformance.suite` collects.
+TESTS_DIR = SUITE_DIR
+#: How the suite's own pytest runs start (the CLI's and the mutant runs'):
+#: - only the plugin the suite needs: auto-loading every installed pytest plugin also marks each
+#:   one's whole distribution for assertion rewriting (all of hypothesis and schemathesis),
+#:   recompiled on every run where bytecode is not cached (PYTHONDONTWRITEBYTECODE, read-only
+#:   site-packages): ~2 s;
+#: - no unraisableexception plugin: it only turns exceptions in __del__ into warnings nobody sees
+#:   here, and runs five full garbage collections at exit to find them: ~0.15-0.3 s.
+SUITE_PYTEST_ARGS = ("--disable-plugin-autoload", "-p", "rc_e2e_conformance.pytest_plugin.plugin",
+                     "-p", "schemathesis.pytest.plugin", "-p", "no:cacheprovider", "-p", "no:unraisableexception")
+
+_RUN_EPILOG = """\
+examples:
+  rc-conformance run                                    # the embedded reference server (proves the suite only)
+  RCC_ADMIN_USER_ID=… RCC_ADMIN_TOKEN=… rc-conformance run --url https://chat.example.com
+  rc-conformance run --url https://chat.example.com --requirement TFA-01 --seed 42 --junit junit.xml
+  rc-conformance run --refserver-profile 6 --examples 20
+
+exit codes:
+  0  conformant: every judged requirement passed (or is a listed deviation / SHOULD warning)
+  1  non-conformant: a MUST requirement failed (a SHOULD one too with --strict)
+  2  could not judge: bad option or configuration, unreachable server, TLS or credential
+     problems, setup error, interrupted run (one line on stderr says why)
+
+Every option can also be set by its RCC_* environment variable (shown with each option) or
+in conformance.toml (see conformance.example.toml). Secrets (RCC_ADMIN_PASSWORD,
+RCC_ADMIN_TOTP_SECRET, RCC_ADMIN_TOKEN) belong in the environment. Reports: report.json,
+report.md, report.html and junit.xml in --report-dir; with GITHUB_STEP_SUMMARY set, the
+Markdown report is appended to the job summary.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    from rc_e2e_conformance.contract.config import RUN
+    from rc_e2e_conformance.contract.options import add_arguments
+
+    from .cliopts import Parser
+
+    parser = Parser(prog="rc-conformance", description=(
+        "Contract conformance suite for Rocket.Chat's POST /api/v1/users.resetE2EKey. "
+        "Exit codes: 0 conformant, 1 non-conformant, 2 could not judge."))
+    parser.add_argument("--version", action="version", version=f"%(prog)s {rc_e2e_conformance.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the suite against a server (default: the embedded reference server)",
+                         description="Run the conformance suite against --url (or, without one, against the "
+                                     "embedded reference server) and write the reports.",
+                         epilog=_RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(run, RUN)
+    run.add_argument("--pytest-output", action="store_true",
+                     help="show pytest's own output (tracebacks) instead of one line per requirement")
+
+    cmp = sub.add_parser("compare", help="compatibility matrix of several report.json files")
+    cmp.add_argument("reports", nargs="+", metavar="REPORT_JSON")
+    cmp.add_argument("--out", metavar="DIR",
+                     help="write compare.md and compare.html here (default: Markdown on stdout)")
+    cmp.add_argument("--label", action="append", default=[], help="column label per report, in order")
+
+    from .mutation import add_parser as add_mutants_parser  # `mutants` is owned by cli/mutation.py
+    add_mutants_parser(sub)
+    from rc_e2e_conformance.server.cleanup import (
+        add_parser as add_cleanup_parser,  # `cleanup` is owned by server/cleanup.py
+    )
+    add_cleanup_parser(sub)
+    return parser
+
+
+def target_slug(url: str | None, mutant: str | None = None, profile: str = NEWEST) -> str:
+    """`embedded` (`embedded-profile-6`, `embedded-<mutant>`) or e.g. `rc-example-com-3000` for https://rc.example.com:3000/."""
+    if not url:
+        parts = ["embedded"] + ([f"profile-{profile}"] if profile != NEWEST else []) + ([mutant] if mutant else [])
+        return "-".join(re.sub(r"[^a-z0-9]+", "-", p.lower()).strip("-") for p in parts)
+    split = urlsplit(url)
+    slug = re.sub(r"[^a-z0-9]+", "-", f"{split.netloc.rsplit('@', 1)[-1]}{split.path}".lower()).strip("-")
+    return slug or "target"
+
+
+def _fail(message: str) -> int:
+    print(f"rc-conformance: {redact(message)}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _pytest_args(pytest_output: bool) -> list[str]:
+    out = [str(TESTS_DIR), *SUITE_PYTEST_ARGS]
+    if not pytest_output:
+        out += ["-qq", "--tb=no", "-rN", "--no-header", "--no-summary", "-o", "console_output_style=classic"]
+    return out
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from rc_e2e_conformance.contract.config import load_settings
+    from rc_e2e_conformance.contract.options import values
+    from rc_e2e_conformance.server.targets import check_embedded
+
+    settings = load_settings(values(args))
+    check_embedded(settings)
+    report_dir = settings.report_dir or str(Path("reports") / target_slug(
+        settings.url, settings.refserver_mutant, settings.refserver_profile))
+    # A seed chosen now can be printed on the first line, and reproduces the run.
+    seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(2**32)
+    return dataclasses.replace(settings, report_dir=report_dir, seed=seed)
+
+
+def first_line_of_run(settings: Settings) -> str:
+    """What the run is about to check, printed before anything slow starts."""
+    if settings.embedded:
+        what = "the embedded reference server (NOT Rocket.Chat)"
+        if settings.refserver_mutant:
+            what += f" as mutant {settings.refserver_mutant}"
+        profile = f"profile {settings.refserver_profile}.x"
+    else:
+        what = settings.url or ""
+        profile = (f"profile of version {settings.server_version} (--server-version)" if settings.server_version
+                   else "profile from the server's version (GET /api/info)")
+    return redact(f"rc-conformance: checking {what} — seed {settings.seed}, {profile}, "
+                  f"reports in {settings.report_dir}")
+
+
+def _why_error(report: dict[str, Any]) -> str:
+    if report["harness_error"]:
+        return report["harness_error"]
+    errors = [r for r in report["requirements"] if r["status"] == "error"]
+    causes = Counter(t["message"].splitlines()[0].removeprefix("setup: ") for r in errors
+                     for t in r["tests"] if t["outcome"] == "error" and t["message"])
+    if causes:
+        return f"{len(errors)} requirement(s) ended in error, mostly: {causes.most_common(1)[0][0]}"
+    return report["verdict_reason"]
+
+
+def hypothesis_storage() -> str:
+    """Where hypothesis keeps its caches during a run: one directory per user, not ./.hypothesis.
+
+    hypothesis builds a Unicode table on first use (~1 s and ~200 MB) and caches it in its storage
+    directory, by default `.hypothesis/` in the working directory: every run started in a new
+    directory would rebuild it (and leave the directory behind). The suite stores no examples there
+    (its example database is off), so a shared per-user cache is safe. HYPOTHESIS_STORAGE_DIRECTORY
+    still wins when set.
+    """
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY") or str(Path(cache) / "rc-conformance" / "hypothesis")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import pytest
+
+    from rc_e2e_conformance.contract.expectations import load_expectations
+    from rc_e2e_conformance.pytest_plugin.stash import Handoff, lookup
+    from rc_e2e_conformance.report.ci import append_step_summary, write_interrupted_report
+    from rc_e2e_conformance.report.progress import Progress
+    from rc_e2e_conformance.report.render import summary_line
+
+    try:  # judge the configuration before pytest starts, so a mistake is one line, not a traceback
+        settings = _settings(args)
+        load_expectations(settings.expectations)
+    except HarnessError as exc:
+        return _fail(f"configuration error: {exc}")
+    os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = hypothesis_storage()
+    stdout = sys.stdout
+    progress = Progress(stdout, quiet=settings.quiet, compact=not args.pytest_output, lookup=lookup)
+    captured = io.StringIO()
+    plugins = [progress, Handoff(settings)]
+    try:
+        if not settings.quiet:
+            print(first_line_of_run(settings), file=stdout, flush=True)
+        if args.pytest_output:
+            code = pytest.main(_pytest_args(True), plugins=plugins)
+        else:
+            # pytest's own output (usage errors, INTERNALERROR tracebacks) is kept out of the terminal;
+            # the Progress plugin writes to the real stdout instead.
+            with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+                code = pytest.main(_pytest_args(False), plugins=plugins)
+    except KeyboardInterrupt:  # landed outside pytest's own handling (start-up, configure, the report itself)
+        code = pytest.ExitCode.INTERRUPTED
+    report = progress.report
+    if report is None and code == pytest.ExitCode.INTERRUPTED:
+        report, progress.paths = write_interrupted_report(settings)
+    if report is None:
+        lines = [ln for ln in captured.getvalue().splitlines() if ln.strip()]
+        detail = progress.internal_error or (lines[-1].strip() if lines else f"pytest exited with code {int(code)}")
+        return _fail(f"could not judge: {detail}")
+    if not args.pytest_output:  # with pytest's output, the collector has printed it already
+        print(summary_line(report, progress.paths), file=stdout)
+    append_step_summary(progress.paths)
+    if progress.write_error:
+        return _fail(progress.write_error)
+    verdict = report["verdict"]
+    if verdict == "error":
+        return _fail(f"could not judge: {_why_error(report)}")
+    return EXIT_BY_VERDICT[verdict]
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from rc_e2e_conformance.report.compare import build_matrix, load_report, render_compare_md, write_compare
+
+    try:
+        reports = [load_report(p) for p in args.reports]
+        matrix = build_matrix(reports, labels=args.label or None)
+    except HarnessError as exc:
+        return _fail(str(exc))
+    if args.out:
+        for path in write_compare(matrix, args.out):
+            print(path)
+    else:
+        sys.stdout.write(render_compare_md(matrix))
+    return EXIT_PASS
+
+
+def _interrupted_early(args: argparse.Namespace | None) -> int:
+    """Ctrl-C before pytest started (imports, configuration): still a report, when the settings allow one."""
+    if args is None or args.command != "run":
+        return _fail("interrupted (before the run started: no report written)")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the report takes milliseconds: let it finish
+    try:
+        from rc_e2e_conformance.report.ci import INTERRUPTED, write_interrupted_report
+
+        _, paths = write_interrupted_report(_settings(args))
+    except (HarnessError, OSError, KeyboardInterrupt):
+        return _fail("interrupted (before the run started: no report written)")
+    return _fail(f"could not judge: {INTERRUPTED} — reports: {', '.join(str(p) for p in paths)}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = None
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "cleanup":
+            from rc_e2e_conformance.server.cleanup import cmd_cleanup
+            return cmd_cleanup(args)
+        if args.command == "mutants":
+            from .mutation import cmd_mutants
+            return cmd_mutants(args)
+        return cmd_compare(args)
+    except KeyboardInterrupt:
+        return _interrupted_early(args)
+    except BrokenPipeError:  # stdout closed early (`| head`): nothing left to tell anyone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    except HarnessError as exc:
+        return _fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 — last line of defence: one redacted line, never a traceback
+        return _fail(f"internal error: {type(exc).__name__}: {exc}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

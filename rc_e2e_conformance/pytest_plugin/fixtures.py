@@ -1,0 +1,189 @@
+"""The suite's fixtures (target, client, provisioner, users, 2FA facts): registered only when the plugin is active."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from rc_e2e_conformance.contract.catalogue import by_id
+from rc_e2e_conformance.contract.config import Settings
+from rc_e2e_conformance.contract.errors import HarnessError, ProvisioningError
+from rc_e2e_conformance.server.actors import Actor
+from rc_e2e_conformance.server.client import Client
+from rc_e2e_conformance.server.provisioning import Provisioner
+from rc_e2e_conformance.server.state import RunState
+from rc_e2e_conformance.server.targets import Target, open_target, stop
+
+from .plugin import DECLARED_2FA_OFF, notify, requirement_ids, time_left
+from .stash import CLIENT_KEY, PROVISIONER_KEY, RUN_KEY, SETTINGS_KEY, TARGET_KEY
+
+TWO_FACTOR_SETTING = "Accounts_TwoFactorAuthentication_Enabled"
+GRACE_SETTING = "Accounts_TwoFactorAuthentication_RememberFor"
+TOTP_SETTING = "Accounts_TwoFactorAuthentication_By_TOTP_Enabled"
+DEFAULT_GRACE_S = 1800
+
+
+@pytest.fixture(scope="session")
+def rcc_settings(pytestconfig: pytest.Config) -> Settings:
+    return pytestconfig.stash[SETTINGS_KEY]
+
+
+@pytest.fixture(scope="session")
+def target(pytestconfig: pytest.Config, rcc_settings: Settings) -> Iterator[Target]:
+    run = pytestconfig.stash[RUN_KEY]
+    try:
+        tgt, client = open_target(rcc_settings)
+    except HarnessError as exc:
+        run.harness_error = str(exc)
+        raise
+    pytestconfig.stash[TARGET_KEY] = tgt
+    pytestconfig.stash[CLIENT_KEY] = client
+    left = time_left(pytestconfig)
+    client.deadline = None if left is None else time.monotonic() + left
+    client.notify = lambda line: notify(pytestconfig, line)
+    run.target_url, run.embedded, run.server_version = tgt.url, tgt.embedded, tgt.server_version
+    if not tgt.embedded:  # the embedded server's profile is the one it was started with
+        run.profile, run.profile_note = tgt.release.profile, tgt.release.note
+    try:
+        yield tgt
+    finally:
+        client.close()
+        stop(tgt)
+
+
+@pytest.fixture
+def rcc_release_gate(request: pytest.FixtureRequest, target: Target) -> None:
+    """Skip a suite test whose requirements do not apply to the target's release line: not judged, with why."""
+    catalogue = by_id()
+    reqs = [catalogue[i] for i in requirement_ids(request.node) if i in catalogue]
+    if not reqs or any(r.applies_to(target.release) for r in reqs):
+        return
+    where = ", ".join(f"{r.id} applies to releases {r.releases}" for r in reqs)
+    pytest.skip(f"not judged on this release ({target.release.version or 'version unknown'}, "
+                f"profile {target.release.profile}.x): {where}")
+
+
+@pytest.fixture(scope="session")
+def client(pytestconfig: pytest.Config, target: Target) -> Client:
+    return pytestconfig.stash[CLIENT_KEY]
+
+
+@pytest.fixture(scope="session")
+def provisioner(pytestconfig: pytest.Config, target: Target, client: Client) -> Iterator[Provisioner]:
+    prov = Provisioner(client, admin_user=target.admin_user, admin_password=target.admin_password,
+                       admin_totp_secret=target.admin_totp_secret,
+                       allow_config_changes=target.allow_config_changes,
+                       admin_user_id=target.admin_user_id, admin_token=target.admin_token)
+    if not target.embedded:  # a crash record, so `rc-conformance cleanup` can finish what a kill -9 left
+        prov.journal = RunState.start(target.url, prov.prefix)
+    pytestconfig.stash[PROVISIONER_KEY] = prov
+    try:
+        yield prov
+    finally:
+        prov.cleanup()  # raises ProvisioningError listing every failure: reported as an error
+        if prov.journal is not None and prov.journal.clean:
+            prov.journal.finish()
+
+
+@pytest.fixture(scope="session")
+def privileged(provisioner: Provisioner, totp_on: bool) -> Actor:
+    """A created user with role admin (holds edit-other-user-e2ee), TOTP on (where the server has it) and E2E keys."""
+    return provisioner.create_user("admin", totp=totp_on, keys=True)
+
+
+@pytest.fixture(scope="session")
+def unprivileged(provisioner: Provisioner, totp_on: bool) -> Actor:
+    """A created user with role user (lacks edit-other-user-e2ee and the rate-limit bypass), TOTP where possible."""
+    return provisioner.create_user("user", totp=totp_on, keys=False, login_now=True)
+
+
+@pytest.fixture
+def make_user(provisioner: Provisioner) -> Iterator[Callable[..., Actor]]:
+    """Factory for disposable users, deleted after the test (and swept by prefix at session end)."""
+    made: list[Actor] = []
+
+    def make(role: str = "user", totp: bool = False, keys: bool = True, verified: bool | None = None,
+             login: bool | None = None) -> Actor:
+        actor = provisioner.create_user(role, totp=totp, keys=keys, verified=verified, login_now=login)
+        made.append(actor)
+        return actor
+
+    yield make
+    failures = []
+    for actor in made:
+        try:
+            provisioner.delete_user(actor)
+        except HarnessError as exc:
+            failures.append(str(exc))
+    if failures:
+        raise ProvisioningError("; ".join(failures))
+
+
+@pytest.fixture(scope="session")
+def two_factor_setting(pytestconfig: pytest.Config, provisioner: Provisioner, target: Target) -> bool | None:
+    """Accounts_TwoFactorAuthentication_Enabled as the admin reads it: a fact, never a guess from answers.
+
+    None when it cannot be read (no permission, an older server): the TFA tests then judge as if on.
+    """
+    value = provisioner.read_setting(TWO_FACTOR_SETTING)
+    state = value if isinstance(value, bool) else None
+    target.two_factor = state
+    pytestconfig.stash[RUN_KEY].probe["two_factor_setting"] = {True: "on", False: "off", None: "unreadable"}[state]
+    return state
+
+
+@pytest.fixture(scope="session")
+def registration_grace(pytestconfig: pytest.Config, provisioner: Provisioner, target: Target) -> int:
+    """Seconds of the 8.6+ registration grace (Accounts_TwoFactorAuthentication_RememberFor); 0 before 8.6.
+
+    Unreadable → Rocket.Chat's default, 1800 s (said in the report's probe).
+    """
+    if not target.release.at_least(8, 6):
+        return 0
+    value = provisioner.read_setting(GRACE_SETTING)
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        seconds, value = DEFAULT_GRACE_S, f"unreadable, assumed {DEFAULT_GRACE_S}"
+    pytestconfig.stash[RUN_KEY].probe["registration_grace_s"] = value
+    return seconds
+
+
+@pytest.fixture(scope="session")
+def totp_on(provisioner: Provisioner) -> bool:
+    """Whether callers can have TOTP: only a setting read as false says no (callers then use the password fallback)."""
+    return provisioner.read_setting(TOTP_SETTING) is not False
+
+
+@pytest.fixture(scope="session")
+def two_factor(rcc_settings: Settings, two_factor_setting: bool | None) -> bool | None:
+    """Whether the suite may expect 2FA: False when declared or switched off, None when unreadable."""
+    return False if rcc_settings.declare_2fa_off else two_factor_setting
+
+
+@pytest.fixture
+def two_factor_enforced(rcc_settings: Settings, two_factor_setting: bool | None, totp_on: bool) -> None:
+    """TFA-* judge only where 2FA is on; switched off, they are not judged — and the run cannot pass unless declared."""
+    if rcc_settings.declare_2fa_off:
+        pytest.skip(f"not judged: 2FA declared off for this target ({DECLARED_2FA_OFF})")
+    if two_factor_setting is False:
+        raise HarnessError(f"not judged: 2FA is switched off on the target ({TWO_FACTOR_SETTING} is false); "
+                           f"switch it on, or declare it with --declare-2fa-off to judge the rest")
+    if not totp_on:
+        raise HarnessError(f"not judged: the TOTP method is switched off on the target ({TOTP_SETTING} is false); "
+                           f"switch it on, or declare 2FA off with --declare-2fa-off to judge the rest")
+
+
+@pytest.fixture
+def config_changes_allowed(target: Target) -> None:
+    if not target.allow_config_changes:
+        pytest.skip("changes server permissions: enable allow_config_changes (--allow-config-changes) "
+                    "on a server you own")
+
+
+@pytest.fixture
+def rate_limit_probe_allowed(target: Target) -> None:
+    if not target.allow_rate_limit_probe:
+        pytest.skip("exhausts the rate-limit window of this client IP: enable allow_rate_limit_probe "
+                    "(--allow-rate-limit-probe)")

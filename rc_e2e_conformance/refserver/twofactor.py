@@ -1,0 +1,186 @@
+"""Rocket.Chat's checkCodeForUser: method selection, TOTP, e-mail codes, password fallback."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import time
+from typing import Any
+
+import pyotp
+
+from .behaviour import Behaviour
+from .db import ID_ALPHABET, sha256_hex
+from .state import AppState
+
+S = "Accounts_TwoFactorAuthentication_"
+# Characters JavaScript's String.prototype.trim / parseInt skip (a superset of str.isspace()).
+JS_SPACE = " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009" \
+           "\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_INT_PREFIX = re.compile(r"[+-]?[0-9]+")
+
+
+class TwoFactorError(Exception):
+    """totp-required / totp-invalid / totp-max-attempts, with Rocket.Chat's details object."""
+
+    def __init__(self, error_type: str, reason: str, details: dict[str, Any]) -> None:
+        super().__init__(reason)
+        self.error_type = error_type
+        self.reason = reason
+        self.details = details
+
+
+def js_parse_int(text: str) -> int | None:
+    """parseInt(text, 10): leading whitespace, optional sign, digit prefix; None for NaN."""
+    m = _INT_PREFIX.match(text.lstrip(JS_SPACE))
+    return int(m.group(0)) if m else None
+
+
+def iso_ms(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def new_backup_codes() -> list[str]:
+    """TOTP.generateCodes(): 12 codes of 8 Random.id characters."""
+    return ["".join(secrets.choice(ID_ALPHABET) for _ in range(8)) for _ in range(12)]
+
+
+class TwoFactor:
+    def __init__(self, st: AppState, behaviour: Behaviour | None = None) -> None:
+        self.st = st
+        self.s = st.settings
+        self.b = st.behaviour if behaviour is None else behaviour
+
+    # ---- which methods ---------------------------------------------------------------------
+    def totp_enabled(self, user: dict[str, Any]) -> bool:
+        return self.s.flag(S + "By_TOTP_Enabled") and bool(user["totp_enabled"])
+
+    def email_enabled(self, user: dict[str, Any]) -> bool:
+        return (self.s.flag(S + "By_Email_Enabled") and bool(user["email2fa_enabled"])
+                and bool(user["email"]) and bool(user["email_verified"]))
+
+    def password_enabled(self, user: dict[str, Any]) -> bool:
+        return self.s.flag(S + "Enforce_Password_Fallback") and bool(user["password_hash"])
+
+    def available_methods(self, user: dict[str, Any]) -> list[str]:
+        return [m for m, on in (("totp", self.totp_enabled(user)), ("email", self.email_enabled(user))) if on]
+
+    # ---- verification ----------------------------------------------------------------------
+    def verify_totp(self, user: dict[str, Any], code: str) -> bool:
+        if not self.totp_enabled(user) or not user["totp_secret"]:
+            return False
+        if len(code) == 8:  # an 8-character code is only ever a backup code
+            h = sha256_hex(code)
+            if self.b.backup_codes_single_use:
+                return self.st.store.use_backup_code(user["id"], h)
+            return self.st.store.backup_code_exists(user["id"], h)
+        return totp_matches(user["totp_secret"], code, self.window(), self.b.accept_stale_codes)
+
+    def window(self) -> int:
+        return self.b.totp_window if self.b.totp_window is not None else self.s.number(S + "MaxDelta")
+
+    def verify_email(self, user: dict[str, Any], code: str) -> bool:
+        if not self.email_enabled(user) or not user["email_code_hash"]:
+            return False
+        if (user["email_code_expire"] or 0) < time.time():
+            return False
+        if secrets.compare_digest(sha256_hex(re.sub(r"[^0-9]", "", code)), user["email_code_hash"]):
+            self.st.store.clear_email_code(user["id"])  # single use
+            return True
+        self.st.store.bump_email_attempts(user["id"])
+        return False
+
+    def verify_password(self, user: dict[str, Any], code: str) -> bool:
+        store = self.st.store
+        if self.b.password_fallback_accepts_hash and store.check_password(user, code.lower()):
+            return True
+        return self.b.password_fallback_accepts_plain and store.check_password(user, sha256_hex(code))
+
+    def email_data(self, user: dict[str, Any]) -> dict[str, Any]:
+        """EmailCheck.processInvalidCode: reuse an unexpired code, else e-mail a new one."""
+        fresh = self.st.store.get_user(user["id"]) or user
+        who = fresh["username"] or fresh["email"]
+        expire = fresh["email_code_expire"]
+        maxed = fresh["email_code_attempts"] >= self.s.number(S + "Max_Invalid_Email_Code_Attempts")
+        if fresh["email_code_hash"] and expire and expire > time.time() and not maxed:
+            return {"emailOrUsername": who, "codeGenerated": False, "codeExpires": iso_ms(expire)}
+        self.send_email_code(fresh)
+        return {"codeGenerated": True, "emailOrUsername": who}
+
+    def send_email_code(self, user: dict[str, Any]) -> None:
+        code = "".join(secrets.choice("0123456789") for _ in range(6))
+        expire = time.time() + self.s.number(S + "By_Email_Code_Expiration")
+        self.st.store.set_email_code(user["id"], sha256_hex(code), expire)
+        if user["email"] and user["email_verified"]:
+            shown = f"{code[:3]}-{code[3:]}"
+            self.st.store.send_mail(user["id"], user["email"], "Authentication code",
+                                    f"Here is your authentication code:\n\n{shown}\n", code)
+
+    # ---- checkCodeForUser ------------------------------------------------------------------
+    def in_registration_grace(self, user: dict[str, Any]) -> bool:
+        """8.6+ (§10.3): created less than RememberFor seconds ago and no 2FA method of its own."""
+        return (self.b.registration_grace and self.b.registration_grace_honoured and not self.available_methods(user)
+                and time.time() - user["created_at"] < self.s.number(S + "RememberFor"))
+
+    def check(self, user: dict[str, Any], token_row: dict[str, Any] | None, code: str, method: str,
+              password_fallback: bool = True) -> None:
+        """Raise TwoFactorError unless the call may proceed; code/method "" mean absent.
+
+        `password_fallback` is off for login, which never offers it (§7).
+        """
+        if self.s.test_mode or not self.s.flag(S + "Enabled"):
+            return
+        if token_row is not None:
+            if token_row["bypass_2fa"]:
+                return
+            if self.b.remember_me_minutes and token_row["remember_until"] > time.time():
+                return
+        if self.in_registration_grace(user):
+            return
+        selected = method if method in ("totp", "email") else None
+        if selected is None:
+            enabled = self.available_methods(user)
+            selected = enabled[0] if enabled else None
+        if selected is None:
+            if not password_fallback or not self.password_enabled(user):
+                return
+            selected = "password"
+        available = self.available_methods(user)
+        if not code:
+            data = self.email_data(user) if selected == "email" else {"codeGenerated": False}
+            raise TwoFactorError("totp-required", "TOTP Required",
+                                 {"method": selected, **data, "availableMethods": available})
+        if self.b.accept_any_code:
+            valid = True
+        else:
+            valid = {"totp": self.verify_totp, "email": self.verify_email,
+                     "password": self.verify_password}[selected](user, code)
+        if not valid:
+            if selected == "email" and self.b.email_attempts_limited and self.email_maxed(user):
+                self.st.store.clear_email_code(user["id"])
+                raise TwoFactorError("totp-max-attempts", "TOTP Maximun Failed Attempts Reached",
+                                     {"method": selected, "availableMethods": available})
+            data = self.email_data(user) if selected == "email" else {"codeGenerated": False}
+            details = {"method": selected, **data}
+            if self.b.totp_invalid_available_methods:
+                details["availableMethods"] = available
+            raise TwoFactorError("totp-invalid", "TOTP Invalid", details)
+        if self.b.remember_me_minutes and token_row is not None:
+            self.st.store.remember_2fa(token_row["hash"], time.time() + 60 * self.b.remember_me_minutes)
+
+    def email_maxed(self, user: dict[str, Any]) -> bool:
+        fresh = self.st.store.get_user(user["id"]) or user
+        return fresh["email_code_attempts"] >= self.s.number(S + "Max_Invalid_Email_Code_Attempts")
+
+
+def totp_matches(secret: str, code: str, window: int, stale: bool = False, at: float | None = None) -> bool:
+    """speakeasy.totp.verifyDelta: exactly 6 characters, compared as a number, steps -w..+w."""
+    if len(code) != 6:
+        return False
+    wanted = js_parse_int(code)
+    if wanted is None:
+        return False
+    totp = pyotp.TOTP(secret)
+    now = time.time() if at is None else at
+    lowest = -20 if stale else -window  # the stale-codes mutant accepts ~10 minutes of old codes
+    return any(int(totp.at(now + 30 * delta)) == wanted for delta in range(lowest, window + 1))

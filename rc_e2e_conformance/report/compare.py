@@ -1,0 +1,112 @@
+"""Compatibility matrix across servers/releases: requirements × report.json files, statuses and verdicts."""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jsonschema
+
+from rc_e2e_conformance.contract.errors import ConfigError
+from rc_e2e_conformance.contract.redact import redact
+
+from .render import render_template
+from .write import redact_tree
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "report.schema.json"
+
+
+@lru_cache(maxsize=1)
+def report_schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def load_report(path: str | Path) -> dict[str, Any]:
+    """Read and validate one report.json; a bad file is a ConfigError naming it."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read report {p}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{p} is not JSON: {exc.msg} at line {exc.lineno}") from None
+    major = str(data.get("schema_version", "")).split(".")[0] if isinstance(data, dict) else ""
+    if major != "1":
+        raise ConfigError(f"{p}: unsupported report schema_version {data.get('schema_version')!r} (need 1.x)"
+                          if isinstance(data, dict) else f"{p}: not a report object")
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(report_schema()).iter_errors(data))
+    if error is not None:
+        where = "/".join(str(x) for x in error.absolute_path) or "(root)"
+        raise ConfigError(f"{p}: not a valid report ({where}: {error.message[:200]})")
+    return data
+
+
+def column_label(report: dict[str, Any]) -> str:
+    """Target + version + release profile: `chat.example.com 8.0.1 (8.x)`, `embedded 7.x`, `embedded 6.x mutant X`."""
+    t = report["target"]
+    profile = f"{t['profile']}.x" if t.get("profile") else ""
+    if t["embedded"]:
+        parts = ["embedded", profile or "(profile unknown)"] + ([f"mutant {t['mutant']}"] if t.get("mutant") else [])
+        return " ".join(parts)
+    host = urlsplit(t["url"]).netloc.rsplit("@", 1)[-1] or t["url"]
+    return f"{host} {t['server_version'] or '(version unknown)'}" + (f" ({profile})" if profile else "")
+
+
+def build_matrix(reports: Sequence[dict[str, Any]], labels: Sequence[str] | None = None) -> dict[str, Any]:
+    """Rows in the first report's catalogue order (IDs only in later reports are appended)."""
+    if labels is not None and len(labels) != len(reports):
+        raise ConfigError(f"{len(labels)} label(s) given for {len(reports)} report(s)")
+    names = list(labels) if labels else [column_label(r) for r in reports]
+    if not labels:  # two reports of the same target/version/profile: the seed, then the order, tells them apart
+        twins = {n for n in names if names.count(n) > 1}
+        names = [f"{n} seed {r['seed']}" if n in twins and r.get("seed") is not None else n
+                 for n, r in zip(names, reports, strict=True)]
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            names[i] = f"{name} #{seen[name]}"
+    columns = [{
+        "label": name, "url": r["target"]["url"], "embedded": r["target"]["embedded"],
+        "server_version": r["target"]["server_version"], "verdict": r["verdict"], "strict": r["strict"],
+        "profile": r["target"].get("profile"), "mutant": r["target"].get("mutant"),
+        "suite_version": r["suite_version"], "spec_sha256": r["spec_sha256"], "finished": r["finished"],
+        "statuses": r["summary"]["statuses"],
+    } for name, r in zip(names, reports, strict=True)]
+    order: dict[str, dict[str, Any]] = {}
+    for r in reports:
+        for req in r["requirements"]:
+            order.setdefault(req["id"], {"id": req["id"], "level": req["level"], "statement": req["statement"]})
+    rows = []
+    for rid, meta in order.items():
+        statuses = []
+        for r in reports:
+            found = next((q for q in r["requirements"] if q["id"] == rid), None)
+            statuses.append(found["status"] if found else "absent")
+        rows.append({**meta, "statuses": statuses, "differs": len(set(statuses)) > 1})
+    notes = []
+    if len({c["spec_sha256"] for c in columns}) > 1:
+        notes.append("the reports were made against different spec versions (spec SHA-256 differs)")
+    if len({c["strict"] for c in columns}) > 1:
+        notes.append("some reports ran in strict mode and some did not: SHOULD failures show as fail vs warn")
+    return redact_tree({"columns": columns, "rows": rows, "notes": notes})
+
+
+def render_compare_md(matrix: dict[str, Any]) -> str:
+    return redact(render_template("compare.md.j2", autoescape=False, matrix=matrix))
+
+
+def render_compare_html(matrix: dict[str, Any]) -> str:
+    return redact(render_template("compare.html.j2", autoescape=True, matrix=matrix))
+
+
+def write_compare(matrix: dict[str, Any], out_dir: str | Path) -> list[Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "compare.md", out / "compare.html"]
+    paths[0].write_text(render_compare_md(matrix), encoding="utf-8")
+    paths[1].write_text(render_compare_html(matrix), encoding="utf-8")
+    return paths
