@@ -83,9 +83,11 @@ def main() -> int:
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--db", required=True)
     p.add_argument("--counts", required=True)
-    p.add_argument("--profile", choices=("7", "6"), default="7")
+    p.add_argument("--profile", choices=("8", "7", "6"), default="8")
+    p.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer (logins 0.1 s more)")
     args = p.parse_args()
-    app = create_app(args.db, Behaviour.for_profile(args.profile), Settings(env=os.environ, test_mode=env_test_mode()))
+    behaviour = Behaviour.for_profile(args.profile).with_latency(args.latency)
+    app = create_app(args.db, behaviour, Settings(env=os.environ, test_mode=env_test_mode()))
     ensure_admin(app.state.rc, os.environ["ADMIN_USERNAME"], os.environ["ADMIN_PASS"], os.environ["ADMIN_EMAIL"])
     counting = Counting(app)
     # uvicorn re-raises the stop signal after shutting down; with Python's default SIGTERM handler

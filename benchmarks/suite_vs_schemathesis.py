@@ -1,7 +1,7 @@
 """Full `rc-conformance run` vs a bare `schemathesis run` with the same N, on the reference server.
 
 Run: python benchmarks/suite_vs_schemathesis.py [--examples 100] [--pairs 3] [--seed 1]
-         [--server-profile 7] [--skip-embedded]
+         [--server-profile 8|7|6] [--latency 0.02] [--skip-embedded]
 
 (a) `rc-conformance run --url U --examples N --seed S --allow-config-changes --allow-rate-limit-probe
     --quiet` (admin credentials from RCC_ADMIN_USER/RCC_ADMIN_PASSWORD): every requirement, RATE-01
@@ -90,7 +90,7 @@ def free_port() -> int:
 class Server:
     """One fresh counting reference server in its own process."""
 
-    def __init__(self, workdir: Path, profile: str) -> None:
+    def __init__(self, workdir: Path, profile: str, latency: float = 0.0) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.counts_path = workdir / f"counts-{self.port}.json"
@@ -98,7 +98,7 @@ class Server:
         env = {**os.environ, "ADMIN_USERNAME": ADMIN[0], "ADMIN_PASS": ADMIN[1], "ADMIN_EMAIL": ADMIN[2]}
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "benchmarks" / "counting_server.py"), "--port", str(self.port),
-             "--db", str(db), "--counts", str(self.counts_path), "--profile", profile],
+             "--db", str(db), "--counts", str(self.counts_path), "--profile", profile, "--latency", str(latency)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -169,7 +169,7 @@ def tally(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_suite(args: argparse.Namespace, workdir: Path, n: int) -> dict[str, Any]:
-    server = Server(workdir, args.server_profile)
+    server = Server(workdir, args.server_profile, args.latency)
     report_dir = workdir / f"suite-{n}"
     env = {**os.environ, "RCC_ADMIN_USER": ADMIN[0], "RCC_ADMIN_PASSWORD": ADMIN[1],
            "HYPOTHESIS_STORAGE_DIRECTORY": HYPOTHESIS_HOME}  # what the CLI picks itself; explicit for older ones
@@ -188,7 +188,7 @@ def run_suite(args: argparse.Namespace, workdir: Path, n: int) -> dict[str, Any]
 
 
 def run_bare(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    server = Server(workdir, args.server_profile)
+    server = Server(workdir, args.server_profile, args.latency)
     try:
         auth = bare_caller(server.url)
         cmd = [shutil.which("schemathesis") or "schemathesis", "run", str(SPEC), "--url", server.url,
@@ -219,7 +219,9 @@ def main() -> int:
     p.add_argument("--examples", type=int, default=100)
     p.add_argument("--pairs", type=int, default=3)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--server-profile", choices=("7", "6"), default="7")
+    p.add_argument("--server-profile", choices=("8", "7", "6"), default="8")
+    p.add_argument("--latency", type=float, default=0.0,
+                   help="seconds the server adds to every answer, logins 0.1 s more (e.g. 0.02: a real server)")
     p.add_argument("--skip-embedded", action="store_true")
     args = p.parse_args()
     print("## Machine")
@@ -230,7 +232,7 @@ def main() -> int:
           f"building it from nothing takes {warm_hypothesis(str(workdir / 'fresh-hypothesis')):.2f} s")
     ratios = []
     print(f"\n## Suite (a) vs bare schemathesis (b), N={args.examples}, seed {args.seed}, "
-          f"server profile {args.server_profile}, a fresh server per run")
+          f"server profile {args.server_profile}, latency {args.latency * 1000:g} ms, a fresh server per run")
     for n in range(args.pairs):
         a = run_suite(args, workdir, n)
         b = run_bare(args, workdir)
