@@ -56,14 +56,16 @@ def test_silent_server_times_out_in_bounded_time(tmp_path: Path) -> None:
     assert done.seconds < 15
 
 
-class TestTls:
-    @pytest.fixture(scope="class")
-    def tls_proxy(self, ref: RefProcess, tmp_path_factory: pytest.TempPathFactory):
-        folder = tmp_path_factory.mktemp("tls")
-        cert, key = self_signed_cert(folder)
-        with FaultProxy(upstream=ref.url, tls=server_tls_context(cert, key)) as proxy:
-            yield proxy, cert
+@pytest.fixture(scope="class")
+def tls_proxy(ref: RefProcess, tmp_path_factory: pytest.TempPathFactory):
+    """A TLS-terminating proxy with a self-signed certificate, shared by the TLS tests."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = self_signed_cert(folder)
+    with FaultProxy(upstream=ref.url, tls=server_tls_context(cert, key)) as proxy:
+        yield proxy, cert
 
+
+class TestTls:
     def test_untrusted_certificate_is_a_tls_error(self, tls_proxy, tmp_path: Path) -> None:
         proxy, _ = tls_proxy
         _error(_run(tmp_path, proxy.url), "TLS error", "CERTIFICATE_VERIFY_FAILED")
