@@ -31,7 +31,8 @@ class TestResult:
 
 @dataclass
 class PropertyStats:
-    cases: int = 0
+    cases: int = 0  # requests sent (generated + hand-picked)
+    duplicates: int = 0  # generated cases that repeated a request already sent: not sent again
     failures: int = 0
     seed: int | None = None
     examples: int | None = None

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
 import threading
 from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -19,7 +21,7 @@ from rc_e2e_conformance.server.actors import Actor
 from rc_e2e_conformance.server.cleanup import interrupted, raise_if_interrupted
 from rc_e2e_conformance.server.provisioning import Provisioner
 
-from .caller import PropertyCaller
+from .caller import CODE_HEADER, PropertyCaller, malformed_code
 from .checks import TARGET_KEYS, build_checks, judge, sent_json_body
 from .explicit import explicit_cases
 from .ledger import Finding, Ledger
@@ -29,8 +31,12 @@ from .schema import PLACEHOLDER_ID, PLACEHOLDER_TOKEN, operation
 if TYPE_CHECKING:  # a pytest plugin module: imported by pytest first, so it can be assertion-rewritten
     from rc_e2e_conformance.server.inflight import InFlight
 
-POOL_SIZE = 3  # disposable users generated requests may name (and so reset)
-BYSTANDERS = 2  # disposable users no generated request may name: their keys and sessions must survive
+POOL_SIZE = 3  # disposable users generated requests may name (and so reset): no keys, no session needed
+BYSTANDERS = 1  # a disposable user no generated request may name: its keys and session must survive
+#: Dedicated admin callers. A case that acts as a caller holds one for its whole round trip (a
+#: self-reset logs that caller out, and its next case must see it), so two callers let two such
+#: cases be in flight at once, on the run's bounded pool.
+CALLERS = 2
 TEXT_LIMIT = 2000
 TOKEN_HEADER = "x-auth-token"
 
@@ -48,7 +54,7 @@ class Exploration:
     release: Release
     provisioner: Provisioner
     inflight: InFlight
-    caller: PropertyCaller
+    callers: list[PropertyCaller]
     pool: list[Actor]
     bystanders: list[Actor]
     mapper: NameMapper
@@ -56,6 +62,8 @@ class Exploration:
     two_factor: bool | None
     ledger: Ledger
     admin_keys: str | None = None  # digest of the configured admin's keys before the run
+    _free: queue.SimpleQueue[PropertyCaller] = field(default_factory=queue.SimpleQueue, repr=False)
+    _seen: set[str] = field(default_factory=set, repr=False)  # requests already sent (see _first_time)
     _pending: list[Future[Any]] = field(default_factory=list, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _sessions: list[GuardedSession] = field(default_factory=list, repr=False)
@@ -64,20 +72,28 @@ class Exploration:
     @classmethod
     def provision(cls, settings: Settings, url: str, release: Release, provisioner: Provisioner,
                   inflight: InFlight, two_factor: bool | None, seed: int, totp: bool = True) -> Exploration:
-        """Create the run's users, one after the other: which username each pool index gets must not
-        depend on thread timing (a seed reproduces the same requests, names included)."""
-        pool = [provisioner.create_user("user", keys=True) for _ in range(POOL_SIZE)]
-        bystanders = [provisioner.create_user("user", keys=True) for _ in range(BYSTANDERS)]
+        """Create the run's users: the pool first, one after the other (which username each pool index
+        gets must not depend on thread timing: a seed reproduces the same requests), then the callers
+        and bystanders on the bounded pool while the admin's keys are read."""
+        pool = [provisioner.create_user("user", keys=False) for _ in range(POOL_SIZE)]
         mapper = NameMapper(run=provisioner.prefix, pool=tuple(PoolUser(a.id, a.username) for a in pool))
+        new_caller = partial(provisioner.create_user, "admin", totp=totp, keys=False)
+        new_bystander = partial(provisioner.create_user, "user", keys=True)
+        making = ([inflight.submit(new_caller) for _ in range(CALLERS)]
+                  + [inflight.submit(new_bystander) for _ in range(BYSTANDERS)])
         admin_keys = _admin_keys_digest(provisioner)
-        caller = PropertyCaller(provisioner.create_user("admin", totp=totp, keys=False))
+        made = [inflight.wait(future) for future in making]
+        callers, bystanders = [PropertyCaller(actor) for actor in made[:CALLERS]], made[CALLERS:]
         session = GuardedSession(mapper)
         session.verify = settings.tls_verify
-        session.caller_ids.add(caller.id)
-        return cls(settings=settings, url=url, release=release, provisioner=provisioner, inflight=inflight,
-                   caller=caller, pool=pool, bystanders=bystanders, mapper=mapper, session=session,
-                   two_factor=two_factor, ledger=Ledger(seed=seed, examples=settings.examples),
-                   admin_keys=admin_keys)
+        session.caller_ids.update(c.id for c in callers)
+        run = cls(settings=settings, url=url, release=release, provisioner=provisioner, inflight=inflight,
+                  callers=callers, pool=pool, bystanders=bystanders, mapper=mapper, session=session,
+                  two_factor=two_factor, ledger=Ledger(seed=seed, examples=settings.examples),
+                  admin_keys=admin_keys)
+        for caller in callers:
+            run._free.put(caller)
+        return run
 
     def sanitize(self, case: Any) -> None:
         """Map every user reference a generated case carries (body of any type, query, X-User-Id)."""
@@ -104,8 +120,7 @@ class Exploration:
             raise_if_interrupted()
             case = op.Case(body=spec.body, media_type="application/json", headers=dict(spec.headers))
             self.ledger.cases += 1
-            spec.apply(case, self.caller)
-            self._dispatch(case)
+            self._submit(self._send_as_caller, case, spec.apply)
 
     def run_case(self, case: Any) -> None:
         """Send one generated case, as the property caller unless it negates the auth headers, and file
@@ -113,33 +128,54 @@ class Exploration:
         raise_if_interrupted()
         if self.ledger.harness_error:
             return  # the run already cannot be judged: send nothing more
-        self.ledger.cases += 1
         self.ledger.generated += 1
         self.sanitize(case)
-        if self._authenticates_as_caller(case):
-            self.caller.apply(case)  # live token (after a self-reset) and a fresh code, right before sending
-        self._dispatch(case)
+        as_caller = self._authenticates_as_caller(case)
+        if not self._first_time(case, as_caller):
+            self.ledger.duplicates += 1
+            return
+        self.ledger.cases += 1
+        if as_caller:  # live credentials (after a self-reset) and a fresh code, right before sending
+            self._submit(self._send_as_caller, case, _fresh_credentials)
+        else:  # answered 401 without effect by a conformant server (delayed up to 6.x)
+            self._submit(self._send_and_judge, case)
 
-    def _dispatch(self, case: Any) -> None:
-        """A case carrying the caller's session is sent now, in order: its answer may log the caller out
-        (a self-reset), which the next case must see. Any other case is answered 401 without effect by a
-        conformant server (delayed up to 6.x), so it goes to the run's bounded pool."""
-        if not self._carries_caller_session(case):
-            self._pending.append(self.inflight.submit(self._send_and_judge, case))
-            return
-        response = self._send(case, self.session)
-        if response is None:
-            return
-        self.caller.note_answer(response.status_code, had_auth=True, named_pool_user=self._named_pool_user(response))
-        self._judge(case, response, had_session=True)
+    def _first_time(self, case: Any, as_caller: bool) -> bool:
+        """Is this the first generated case to send this request? Different generated cases often become
+        the same request once the caller's credentials and a valid code replace the generated ones (the
+        same empty body with five generated codes is five identical self-resets): each is sent once."""
+        headers = {k.lower(): v for k, v in dict(case.headers or {}).items()}
+        if as_caller and not malformed_code(headers.get(CODE_HEADER)):
+            headers[CODE_HEADER] = "<a fresh valid code>"
+        key = repr((case.method, case.path, case.media_type, case.body, case.query, case.cookies,
+                    sorted(headers.items())))
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
+
+    def _submit(self, fn: Any, *args: Any) -> None:
+        self._pending.append(self.inflight.submit(fn, *args))
 
     def _authenticates_as_caller(self, case: Any) -> bool:
         return _header(case, TOKEN_HEADER) == PLACEHOLDER_TOKEN and _header(case, USER_ID_HEADER) == PLACEHOLDER_ID
 
-    def _carries_caller_session(self, case: Any) -> bool:
-        """Does the case authenticate as the caller (its id and its live token)? Only then can it act."""
-        return _header(case, TOKEN_HEADER) == self.caller.actor.token and _header(case,
-                                                                                  USER_ID_HEADER) == self.caller.id
+    def _send_as_caller(self, case: Any, prepare: Any) -> None:
+        """Send a case as one of the callers, held for the round trip: its answer may log that caller
+        out (a self-reset), which the caller's next case must see."""
+        if self.ledger.harness_error:
+            return
+        caller, response = self._free.get(), None
+        try:
+            prepare(case, caller)
+            response = self._send(case, self._thread_session())
+            if response is not None:
+                caller.note_answer(response.status_code, had_auth=True,
+                                   named_pool_user=self._named_pool_user(response))
+        finally:
+            self._free.put(caller)
+        if response is not None:
+            self._judge(case, response, had_session=True)
 
     def _send(self, case: Any, session: GuardedSession) -> Any:
         """One request through a guarded session; None (and the run marked unjudgeable) on failure."""
@@ -244,24 +280,19 @@ class Exploration:
             self.ledger.finished = True
             if run_stats is not None:
                 run_stats.cases = self.ledger.cases
+                run_stats.duplicates = self.ledger.duplicates
                 run_stats.failures = self.ledger.failure_count
                 run_stats.seed = self.ledger.seed
                 run_stats.examples = self.ledger.examples
 
-    def named_users(self) -> set[str]:
-        return {u.id for _, v in self.session.sent if (u := self.mapper.pool_user(v)) is not None}
-
     def _check_bystanders(self) -> None:
-        named = self.named_users()
-        untouched = self.bystanders + [a for a in self.pool if a.id not in named]
-        for actor in untouched:
+        for actor in self.bystanders:
             problems = self._intact_problems(actor)
             if problems:
-                role = "bystander" if actor in self.bystanders else "never-named pool user"
                 self.ledger.add(Finding(
                     requirement="SCHEMA-04", check="bystanders_intact",
                     title=f"a user no generated request named lost {' and '.join(problems)}",
-                    message=f"{role} {actor.username}: " + ", ".join(problems), request="(after the run)",
+                    message=f"bystander {actor.username}: " + ", ".join(problems), request="(after the run)",
                     response="", curl="", size=0))
         digest = _admin_keys_digest(self.provisioner)
         if self.admin_keys is not None and digest != self.admin_keys:
@@ -289,7 +320,7 @@ class Exploration:
             future.cancel()  # before the caller and the pool the queued cases name are deleted
         self.drain()
         failures = []
-        for actor in [self.caller.actor, *self.pool, *self.bystanders]:
+        for actor in [*(c.actor for c in self.callers), *self.pool, *self.bystanders]:
             try:
                 self.provisioner.delete_user(actor)
             except HarnessError as exc:
@@ -298,6 +329,10 @@ class Exploration:
             session.close()
         if failures:
             raise HarnessError(redact("property-run cleanup: " + "; ".join(failures)))
+
+
+def _fresh_credentials(case: Any, caller: PropertyCaller) -> None:
+    caller.apply(case)
 
 
 def _admin_keys_digest(provisioner: Provisioner) -> str | None:

@@ -46,7 +46,8 @@ class Ledger:
     """Filled by the exploring test, read by one small test per SCHEMA-ID."""
 
     cases: int = 0
-    generated: int = 0  # of `cases`, those schemathesis generated (the rest are explicit.py's)
+    generated: int = 0  # cases schemathesis generated (sent or not; the rest of `cases` are explicit.py's)
+    duplicates: int = 0  # generated cases not sent: the same request was already sent
     findings: dict[str, list[Finding]] = field(default_factory=lambda: defaultdict(list))
     notes: list[str] = field(default_factory=list)  # SHOULD-level observations, never failures
     statuses: Counter = field(default_factory=Counter)  # HTTP status -> answers, for the run summary

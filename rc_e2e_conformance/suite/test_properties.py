@@ -120,7 +120,8 @@ def test_generated_error_bodies_are_well_formed(ledger: Any) -> None:
 @pytest.mark.requirement("SCHEMA-04")
 def test_generated_requests_touch_only_named_users(ledger: Any) -> None:
     """No generated request changes a user it does not name; none gets 200 unless it named an existing user or none."""
-    print(f"property run: {ledger.cases} requests, answers by status: {ledger.status_summary()}")
+    print(f"property run: {ledger.cases} requests ({ledger.duplicates} generated cases were requests already sent), "
+          f"answers by status: {ledger.status_summary()}")
     for note in ledger.notes:
         print(f"note (SHOULD level, not a failure): {note}")
     _assert_clean(ledger, "SCHEMA-04")
