@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from .releases import Release, release_of
+from .releases import COMPARE, Release, release_of
 from .resources import CATALOGUE_PATH
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster, same safety
@@ -33,10 +33,6 @@ class Requirement:
     def applies_to(self, release: Release) -> bool:
         return in_releases(self.releases, release)
 
-    def notes_for(self, release: Release) -> tuple[str, ...]:
-        """How the rule reads on this release line (the catalogue's variants that apply)."""
-        return tuple(note for spec, note in self.variants if in_releases(spec, release))
-
 
 _PROBE = release_of("8.8")  # any release: loading checks that every spec parses
 _BOUND_RE = re.compile(r"^(<=|>=|<|>|==)?\s*(\d+)(?:\.(\d+))?$")
@@ -50,11 +46,8 @@ def in_releases(spec: str, release: Release) -> bool:
             raise ValueError(f"bad release spec {spec!r}")
         op, major, minor = match.group(1) or "==", int(match.group(2)), match.group(3)
         # "8" is the whole 8.x line: compare majors; "8.6" compares (major, minor).
-        here: tuple[int, ...] = release.line[:1] if minor is None else release.line
-        bound: tuple[int, ...] = (major,) if minor is None else (major, int(minor))
-        ok = {"<=": here <= bound, ">=": here >= bound, "<": here < bound, ">": here > bound,
-              "==": here == bound}[op]
-        if not ok:
+        bound = (major,) if minor is None else (major, int(minor))
+        if not COMPARE[op](release.line[:len(bound)], bound):
             return False
     return True
 

@@ -14,6 +14,7 @@ import yaml
 from .catalogue import Requirement, load_catalogue
 from .errors import ConfigError
 from .redact import redact
+from .releases import COMPARE
 
 _FIELDS = {"requirement", "reason", "link", "versions", "expires"}
 _COMPARATOR_RE = re.compile(r"^\s*(>=|<=|==|!=|>|<)?\s*(\d+(?:\.\d+)*)\s*$")
@@ -28,17 +29,10 @@ def parse_version(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in m.group(1).split("."))
 
 
-def _cmp(a: tuple[int, ...], b: tuple[int, ...]) -> int:
-    # Pad with zeros so that "7.1" and "7.1.0" compare equal.
+def _padded(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Both zero-padded to one length, so that "7.1" and "7.1.0" compare equal."""
     width = max(len(a), len(b))
-    a2, b2 = a + (0,) * (width - len(a)), b + (0,) * (width - len(b))
-    return (a2 > b2) - (a2 < b2)
-
-
-_OPS = {
-    ">=": lambda c: c >= 0, "<=": lambda c: c <= 0, ">": lambda c: c > 0,
-    "<": lambda c: c < 0, "==": lambda c: c == 0, "!=": lambda c: c != 0,
-}
+    return a + (0,) * (width - len(a)), b + (0,) * (width - len(b))
 
 
 @dataclass(frozen=True)
@@ -60,7 +54,7 @@ class VersionRange:
 
     def contains(self, version: str) -> bool:
         v = parse_version(version)
-        return all(_OPS[op](_cmp(v, bound)) for op, bound in self.clauses)
+        return all(COMPARE[op](*_padded(v, bound)) for op, bound in self.clauses)
 
 
 @dataclass(frozen=True)
@@ -105,10 +99,7 @@ class Expectations:
 
     def applicable(self, req_id: str, server_version: str | None, today: date) -> Expectation | None:
         """The first entry for `req_id` that applies to this server version on `today`."""
-        for e in self.for_requirement(req_id):
-            if e.state(server_version, today) == "applies":
-                return e
-        return None
+        return next((e for e in self.for_requirement(req_id) if e.state(server_version, today) == "applies"), None)
 
 
 NONE = Expectations()
@@ -129,11 +120,9 @@ def parse_expectations(data: Any, source: str, catalogue: Iterable[Requirement])
     """Validate the loaded document; every problem is a ConfigError naming the entry."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a table with an 'expectation' list")
-    keys = [k for k in ("expectation", "expectations") if k in data]
-    extra = set(data) - {"expectation", "expectations"}
-    if len(keys) > 1 or extra:
+    if len(data) > 1 or set(data) - {"expectation", "expectations"}:
         raise ConfigError(f"{source}: only one top-level key 'expectation' is allowed, got {sorted(data)}")
-    items = data[keys[0]] if keys else []
+    items: Any = next(iter(data.values()), [])
     if not isinstance(items, list):
         raise ConfigError(f"{source}: 'expectation' must be a list of entries")
     known = {r.id for r in catalogue}

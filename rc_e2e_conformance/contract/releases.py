@@ -1,6 +1,7 @@
 """Release lines of Rocket.Chat the catalogue knows (8.x, 7.x, 6.x) and how a server's version maps to one."""
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass
 
@@ -10,6 +11,9 @@ NEWEST = PROFILES[0]
 #: The release a profile stands for when the version is unknown (the newest of each line the catalogue knows).
 BASELINE = {"8": (8, 8), "7": (7, 6), "6": (6, 10)}
 _VERSION_RE = re.compile(r"^\s*v?(\d+)(?:\.(\d+))?")
+#: Comparison operators of release specs (catalogue) and version ranges (expectations).
+COMPARE = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt, "==": operator.eq,
+           "!=": operator.ne}
 
 
 @dataclass(frozen=True)

@@ -67,11 +67,8 @@ def _inline(node: Any, doc: dict, seen: tuple[str, ...] = ()) -> Any:
 
 
 def _response_object(status: int) -> dict | None:
-    responses = operation()["responses"]
-    raw = responses.get(str(status))
-    if raw is None:
-        return None
-    return _inline(raw, load_spec())
+    raw = operation()["responses"].get(str(status))
+    return None if raw is None else _inline(raw, load_spec())
 
 
 def declared_statuses() -> tuple[int, ...]:
@@ -82,9 +79,7 @@ def declared_statuses() -> tuple[int, ...]:
 @cache
 def _response_schema_cached(status: int) -> dict | None:
     response = _response_object(status)
-    if response is None:
-        return None
-    return _standalone(response["content"][MEDIA_TYPE]["schema"])
+    return None if response is None else _standalone(response["content"][MEDIA_TYPE]["schema"])
 
 
 def response_schema(status: int) -> dict | None:
@@ -141,10 +136,8 @@ def validate_response(status: int, body: object) -> list[str]:
     if validator is None:
         declared = ", ".join(str(code) for code in declared_statuses())
         return [f"HTTP status {status} is not declared by the spec (declared: {declared})"]
-    problems: list[str] = []
-    for error in sorted(validator.iter_errors(body), key=lambda e: (list(e.absolute_path), e.message)):
-        problems.extend(_describe(error))
-    return problems
+    errors = sorted(validator.iter_errors(body), key=lambda e: (list(e.absolute_path), e.message))
+    return [problem for error in errors for problem in _describe(error)]
 
 
 def _message(error: ValidationError) -> str:
@@ -160,24 +153,18 @@ def _message(error: ValidationError) -> str:
 def _misses_discriminator(error: ValidationError) -> bool:
     """True when a oneOf-branch error only says 'this body is another kind of error'."""
     path = list(error.relative_path)
-    if path[:1] == ["errorType"]:
-        return True
-    if not path and error.validator == "required" and "'errorType'" in error.message:
-        return True
-    # UndocumentedError's `not`: the body carries a documented errorType.
-    return not path and error.validator == "not"
+    # errorType itself, errorType missing, or UndocumentedError's `not` (the body carries a documented errorType)
+    return path[:1] == ["errorType"] or (not path and (
+        error.validator == "not" or (error.validator == "required" and "'errorType'" in error.message)))
 
 
 def _describe(error: ValidationError) -> list[str]:
     """Messages for one error; a oneOf failure is explained by the branch the body claims to be."""
-    if error.validator != "oneOf" or not error.context:
-        return [_message(error)]
     by_branch: dict[int, list[ValidationError]] = {}
-    for sub in error.context:
+    for sub in (error.context or []) if error.validator == "oneOf" else []:
         by_branch.setdefault(sub.relative_schema_path[0], []).append(sub)
     claimed = [errs for errs in by_branch.values() if not any(_misses_discriminator(e) for e in errs)]
-    if len(claimed) == 1:
-        branch = error.validator_value[claimed[0][0].relative_schema_path[0]]
-        title = branch.get("title", "branch")
-        return [f"{_message(sub)} (as {title})" for sub in claimed[0]]
-    return [_message(error)]
+    if len(claimed) != 1:
+        return [_message(error)]
+    title = error.validator_value[claimed[0][0].relative_schema_path[0]].get("title", "branch")
+    return [f"{_message(sub)} (as {title})" for sub in claimed[0]]
