@@ -38,6 +38,7 @@ class Opt:
     example: str = ""  # TOML value shown (commented out) in conformance.example.toml
     invert: bool = False  # the flag sets the field to False (--insecure → verify_tls = false)
     repeat: bool = False  # the option may be given several times (a list)
+    cleanup_help: str = ""  # the help of `rc-conformance cleanup`, where it differs
 
 
 def _o(help: str, **kw: Any) -> dict[str, Opt]:
@@ -50,7 +51,8 @@ class Settings:
 
     url: str | None = field(default=None, metadata=_o(
         "base URL of the Rocket.Chat server, without /api/v1 (omit: the embedded reference server, NOT Rocket.Chat)",
-        metavar="URL", commands=_CONNECT, example='"https://chat.example.com"'))
+        metavar="URL", commands=_CONNECT, example='"https://chat.example.com"',
+        cleanup_help="base URL of the Rocket.Chat server to clean up, without /api/v1; required"))
     admin_user: str | None = field(default=None, metadata=_o(
         "admin username; the admin only creates and deletes the suite's own users", metavar="NAME",
         commands=_CONNECT, example='"conformance-admin"'))
@@ -179,8 +181,7 @@ def option(name: str) -> Option:
 
 SECRET_FIELDS = tuple(f.name for f in fields(Settings) if f.metadata["rcc"].secret)
 _VAR_RE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
+_BOOLS = {**dict.fromkeys(("1", "true", "yes", "on"), True), **dict.fromkeys(("0", "false", "no", "off"), False)}
 
 
 def coerce(name: str, value: Any, origin: str) -> Any:
@@ -196,14 +197,10 @@ def coerce(name: str, value: Any, origin: str) -> Any:
         items = value.split(",") if isinstance(value, str) else [i for v in value for i in str(v).split(",")]
         return tuple(dict.fromkeys(str(i).strip().upper() for i in items if str(i).strip()))
     if kind is bool:
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise ConfigError(f"{origin}: {name} must be true or false, got {value!r}")
+        flag = value if isinstance(value, bool) else _BOOLS.get(str(value).strip().lower())
+        if flag is None:
+            raise ConfigError(f"{origin}: {name} must be true or false, got {value!r}")
+        return flag
     if kind in (int, float):
         if isinstance(value, bool):
             raise ConfigError(f"{origin}: {name} must be a number, got {value!r}")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -9,19 +10,16 @@ from typing import Any
 from .config import CLEANUP, PYTEST, RUN, SECRET_FIELDS, Option, options
 
 
-def _help(o: Option, with_env: bool = True) -> str:
-    text = o.opt.help
-    if o.opt.invert:
-        text += f" (env {o.env}=false)" if with_env and o.env else ""
-    elif o.kind is bool:
-        text += f" (true/false in env {o.env})" if with_env and o.env else ""
-    elif with_env and o.env:
-        text += f" (env {o.env})"
+def _help(o: Option, command: str) -> str:
+    text = o.opt.cleanup_help if command == CLEANUP and o.opt.cleanup_help else o.opt.help
+    if o.env:
+        text += f" (env {o.env}=false)" if o.opt.invert else (
+            f" (true/false in env {o.env})" if o.kind is bool else f" (env {o.env})")
     return text.replace("%", "%%")  # argparse formats help with %
 
 
-def _kwargs(o: Option, flag_dest: str, with_env: bool = True) -> dict[str, Any]:
-    kw: dict[str, Any] = {"dest": flag_dest, "help": _help(o, with_env)}
+def _kwargs(o: Option, flag_dest: str, command: str) -> dict[str, Any]:
+    kw: dict[str, Any] = {"dest": flag_dest, "help": _help(o, command)}
     if o.kind is bool:
         # None = "not given": the TOML file and environment stay in force underneath.
         kw.update(action="store_const", const=not o.opt.invert, default=None)
@@ -36,14 +34,14 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     """Every table option that exists for `command` (run or cleanup)."""
     for o in options():
         if o.flag and command in o.opt.commands:
-            parser.add_argument(o.flag, **_kwargs(o, o.name))
+            parser.add_argument(o.flag, **_kwargs(o, o.name, command))
 
 
 def add_pytest_options(group: Any) -> None:
     """The pytest plugin's options: the same table, each flag prefixed --rcc-."""
     for o in options():
         if o.pytest_flag and PYTEST in o.opt.commands:
-            group.addoption(o.pytest_flag, **_kwargs(o, f"rcc_{o.name}"))
+            group.addoption(o.pytest_flag, **_kwargs(o, f"rcc_{o.name}", PYTEST))
 
 
 def values(namespace: Mapping[str, Any] | argparse.Namespace, prefix: str = "") -> dict[str, Any]:
@@ -75,19 +73,8 @@ def reproduce_command(settings: Any) -> str:
         elif o.opt.repeat:
             parts += [a for v in value for a in (o.flag, str(v))]
         else:
-            parts += [o.flag, _quote(str(value))]
+            parts += [o.flag, shlex.quote(str(value))]
     return " ".join(parts)
-
-
-def _quote(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
-
-
-def env_table() -> list[tuple[str, str, str]]:
-    """(option, env var, help) for --help epilogs and docs."""
-    return [(o.flag or "", o.env or "", o.opt.help) for o in options() if o.env]
 
 
 def example_toml() -> str:
