@@ -23,9 +23,12 @@ NOT_SELECTED = "not selected"
 NO_TEST_RAN = "no test ran"
 
 
-def first_line(text: str, limit: int = 200) -> str:
-    line = next((ln.strip() for ln in str(text).splitlines() if ln.strip()), "")
+def _clip(line: str, limit: int) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def first_line(text: str, limit: int = 200) -> str:
+    return _clip(next((ln.strip() for ln in str(text).splitlines() if ln.strip()), ""), limit)
 
 
 def _trim(text: str, limit: int = MAX_FIELD) -> str:
@@ -33,15 +36,8 @@ def _trim(text: str, limit: int = MAX_FIELD) -> str:
     return text if len(text) <= limit else text[:limit] + "\n… (truncated)"
 
 
-def requirement_status(
-    req: Requirement,
-    tests: Sequence[TestResult],
-    *,
-    strict: bool,
-    selected: bool = True,
-    expectation: Expectation | None = None,
-    run_error: str = "",
-) -> tuple[str, str]:
+def requirement_status(req: Requirement, tests: Sequence[TestResult], *, strict: bool, selected: bool = True,
+                       expectation: Expectation | None = None, run_error: str = "") -> tuple[str, str]:
     """Status and one-line reason for one requirement (architecture.md §4), expectation applied.
 
     `run_error` is the run-level harness error (e.g. an interrupt): a selected requirement whose
@@ -67,10 +63,7 @@ def _raw_status(req: Requirement, tests: Sequence[TestResult], *, strict: bool, 
     if by["error"]:
         return "error", _why(by["error"][0])
     if by["failed"]:
-        failing = by["failed"][0]
-        if req.is_must or strict:
-            return "fail", _why(failing)
-        return "warn", _why(failing)
+        return "fail" if req.is_must or strict else "warn", _why(by["failed"][0])
     if by["xfailed"] and not (by["passed"] or by["xpassed"]):
         return "xfail", _why(by["xfailed"][0])
     if len(by["skipped"]) == len(tests):
@@ -82,14 +75,10 @@ def _raw_status(req: Requirement, tests: Sequence[TestResult], *, strict: bool, 
 def headline(text: str, limit: int = 200) -> str:
     """The first line of a message; when it ends in ":" (a list follows), the list joined on, so the
     line says what was expected AND what came, never a bare trailing colon."""
-    lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
-    if not lines:
-        return ""
-    head = lines[0]
-    if head.endswith(":") and len(lines) > 1:
-        rest = [ln.lstrip("- ").strip() for ln in lines[1:] if not ln.startswith(("Reproduce:", "curl "))]
-        head = head + " " + "; ".join(rest)
-    return head if len(head) <= limit else head[: limit - 1] + "…"
+    head, *rest = [ln.strip() for ln in str(text).splitlines() if ln.strip()] or [""]
+    if head.endswith(":") and rest:
+        head += " " + "; ".join(ln.lstrip("- ").strip() for ln in rest if not ln.startswith(("Reproduce:", "curl ")))
+    return _clip(head, limit)
 
 
 def _why(test: TestResult) -> str:
@@ -118,30 +107,14 @@ def verdict_of(statuses: Iterable[str], harness_error: str) -> tuple[str, str]:
 def _evidence(tests: Sequence[TestResult]) -> list[dict[str, str]]:
     # Failing tests first: their exchanges are what a reader needs to reproduce the finding.
     ordered = sorted(tests, key=lambda t: (t.outcome not in ("failed", "error"), t.nodeid))
-    out: list[dict[str, str]] = []
-    for t in ordered:
-        for ev in t.evidence:
-            if len(out) >= MAX_EVIDENCE:
-                return out
-            out.append({"nodeid": t.nodeid, "request": _trim(ev.request),
-                        "response": _trim(ev.response), "curl": _trim(ev.curl, 4000)})
-    return out
+    kept = [(t, ev) for t in ordered for ev in t.evidence][:MAX_EVIDENCE]
+    return [{"nodeid": t.nodeid, "request": _trim(ev.request), "response": _trim(ev.response),
+             "curl": _trim(ev.curl, 4000)} for t, ev in kept]
 
 
-def _expectation_dict(e: Expectation, state: str | None) -> dict[str, Any]:
-    return {**e.to_dict(), "state": state}
-
-
-def build_report(
-    run: RunInfo,
-    results: list[TestResult],
-    catalogue: Iterable[Requirement],
-    expectations: Expectations | None,
-    strict: bool,
-    today: date,
-    *,
-    selected: Collection[str] = (),
-) -> dict[str, Any]:
+def build_report(run: RunInfo, results: list[TestResult], catalogue: Iterable[Requirement],
+                 expectations: Expectations | None, strict: bool, today: date, *,
+                 selected: Collection[str] = ()) -> dict[str, Any]:
     """The whole report as a JSON-ready dict (schema: report/schemas/report.schema.json).
 
     `selected` is the requirement selection (empty = every requirement was selected).
@@ -165,14 +138,11 @@ def build_report(
         status, reason = requirement_status(
             req, tests, strict=strict, selected=not selected or req.id in selected, expectation=exp,
             run_error=run.harness_error)
-        exp_state = None
-        if exp is not None:
-            exp_state = {"xfail": "applied", "xpass": "stale"}.get(status, "unused")
+        exp_state = None if exp is None else {"xfail": "applied", "xpass": "stale"}.get(status, "unused")
         for e in expectations.for_requirement(req.id):
             state = exp_state if e is exp else e.state(run.server_version, today)
-            if e is not exp and state == "applies":
-                state = "shadowed"  # an earlier entry for the same ID applies instead
-            exp_rows.append(_expectation_dict(e, state))
+            # Another entry that applies is shadowed: an earlier entry for the same ID applies instead.
+            exp_rows.append({**e.to_dict(), "state": "shadowed" if state == "applies" else state})
         requirements.append({
             "id": req.id,
             "level": req.level,
@@ -184,7 +154,7 @@ def build_report(
             "tests": [{"nodeid": t.nodeid, "outcome": t.outcome, "duration_s": round(t.duration_s, 3),
                        "message": _trim(t.message, 4000), "doc": redact(t.doc)} for t in tests],
             "evidence": _evidence(tests),
-            "expectation": _expectation_dict(exp, exp_state) if exp is not None else None,
+            "expectation": {**exp.to_dict(), "state": exp_state} if exp is not None else None,
         })
 
     statuses = [r["status"] for r in requirements]
@@ -214,7 +184,7 @@ def build_report(
             "tests": {"total": len(results), **test_counts},
         },
         "requirements": requirements,
-        "properties": {k: v for k, v in asdict(run.properties).items()},
+        "properties": asdict(run.properties),
         "rate_limited_answers": run.rate_limited_answers,
         "probe": dict(run.probe),
         "harness_error": redact(run.harness_error),

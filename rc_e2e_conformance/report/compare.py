@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -14,7 +15,7 @@ from rc_e2e_conformance.contract.errors import ConfigError
 from rc_e2e_conformance.contract.redact import redact
 
 from .render import render_template
-from .write import redact_tree
+from .write import redact_tree, write_file
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "report.schema.json"
 
@@ -33,10 +34,10 @@ def load_report(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read report {p}: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{p} is not JSON: {exc.msg} at line {exc.lineno}") from None
-    major = str(data.get("schema_version", "")).split(".")[0] if isinstance(data, dict) else ""
-    if major != "1":
-        raise ConfigError(f"{p}: unsupported report schema_version {data.get('schema_version')!r} (need 1.x)"
-                          if isinstance(data, dict) else f"{p}: not a report object")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: not a report object")
+    if str(data.get("schema_version", "")).split(".")[0] != "1":
+        raise ConfigError(f"{p}: unsupported report schema_version {data.get('schema_version')!r} (need 1.x)")
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(report_schema()).iter_errors(data))
     if error is not None:
         where = "/".join(str(x) for x in error.absolute_path) or "(root)"
@@ -64,11 +65,10 @@ def build_matrix(reports: Sequence[dict[str, Any]], labels: Sequence[str] | None
         twins = {n for n in names if names.count(n) > 1}
         names = [f"{n} seed {r['seed']}" if n in twins and r.get("seed") is not None else n
                  for n, r in zip(names, reports, strict=True)]
-    seen: dict[str, int] = {}
+    seen: Counter[str] = Counter()
     for i, name in enumerate(names):
-        seen[name] = seen.get(name, 0) + 1
-        if seen[name] > 1:
-            names[i] = f"{name} #{seen[name]}"
+        seen[name] += 1
+        names[i] = name if seen[name] == 1 else f"{name} #{seen[name]}"
     columns = [{
         "label": name, "url": r["target"]["url"], "embedded": r["target"]["embedded"],
         "server_version": r["target"]["server_version"], "verdict": r["verdict"], "strict": r["strict"],
@@ -80,12 +80,10 @@ def build_matrix(reports: Sequence[dict[str, Any]], labels: Sequence[str] | None
     for r in reports:
         for req in r["requirements"]:
             order.setdefault(req["id"], {"id": req["id"], "level": req["level"], "statement": req["statement"]})
+    status_of = [{q["id"]: q["status"] for q in r["requirements"]} for r in reports]
     rows = []
     for rid, meta in order.items():
-        statuses = []
-        for r in reports:
-            found = next((q for q in r["requirements"] if q["id"] == rid), None)
-            statuses.append(found["status"] if found else "absent")
+        statuses = [by_id.get(rid, "absent") for by_id in status_of]
         rows.append({**meta, "statuses": statuses, "differs": len(set(statuses)) > 1})
     notes = []
     if len({c["spec_sha256"] for c in columns}) > 1:
@@ -104,9 +102,5 @@ def render_compare_html(matrix: dict[str, Any]) -> str:
 
 
 def write_compare(matrix: dict[str, Any], out_dir: str | Path) -> list[Path]:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "compare.md", out / "compare.html"]
-    paths[0].write_text(render_compare_md(matrix), encoding="utf-8")
-    paths[1].write_text(render_compare_html(matrix), encoding="utf-8")
-    return paths
+    return [write_file(Path(out_dir) / "compare.md", render_compare_md(matrix)),
+            write_file(Path(out_dir) / "compare.html", render_compare_html(matrix))]

@@ -83,7 +83,8 @@ class Progress:
                 continue
             exp = None
             if self._collector is not None:
-                exp = self._collector.expectations.applicable(rid, self._server_version(), date.today())
+                version = getattr(self._target(), "server_version", None)
+                exp = self._collector.expectations.applicable(rid, version, date.today())
             status, reason = requirement_status(catalogue[rid], self._results[rid], strict=self._strict,
                                                 expectation=exp)
             head, _, tail = reason.partition(": ")
@@ -98,9 +99,12 @@ class Progress:
                 self._errors_told.add(cause)
             self._line(first_line(f"{status.upper():<6} {rid:<10} {detail}", WIDTH))
 
+    def _target(self) -> Any:
+        return self._lookup(self._config, "target") if self._config is not None else None
+
     def _tell_target(self) -> None:
         """Once the target answered /api/info: its version and the profile applied (live targets)."""
-        target = self._lookup(self._config, "target") if self._config is not None else None
+        target = self._target()
         if target is None:
             return
         self._told_target = True
@@ -109,10 +113,6 @@ class Progress:
             note = f" — {release.note}" if release.note else ""
             self._line(f"rc-conformance: server version {target.server_version or 'unknown'}, "
                        f"profile {release.profile}.x{note}")
-
-    def _server_version(self) -> str | None:
-        target = self._lookup(self._config, "target") if self._config is not None else None
-        return getattr(target, "server_version", None)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_report_teststatus(self, report: Any, config: pytest.Config):

@@ -98,9 +98,8 @@ def profile_text(report: dict[str, Any]) -> str:
 
 def versions_text(report: dict[str, Any]) -> str:
     versions = (report.get("run") or {}).get("versions") or {}
-    names = {"python": "Python", "pytest": "pytest", "schemathesis": "schemathesis", "hypothesis": "hypothesis"}
     return " · ".join([f"rc-conformance {report['suite_version']}"]
-                      + [f"{names.get(k, k)} {v}" for k, v in versions.items()])
+                      + [f"{'Python' if k == 'python' else k} {v}" for k, v in versions.items()])
 
 
 def _context(report: dict[str, Any]) -> dict[str, Any]:

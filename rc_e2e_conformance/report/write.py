@@ -43,6 +43,12 @@ def run_properties(report: dict[str, Any]) -> list[tuple[str, str]]:
             *((k + "_version", v) for k, v in run.get("versions", {}).items())]
 
 
+#: The JUnit element of a status (pass and xpass have none) and its message's prefix.
+_JUNIT = {"fail": ("failure", ""), "error": ("error", ""), "skip": ("skipped", ""),
+          "xfail": ("skipped", "known deviation (xfail): "),
+          "warn": ("skipped", "SHOULD requirement failed (a failure with --strict): ")}
+
+
 def render_junit(report: dict[str, Any]) -> str:
     """One testcase per requirement, named by its ID (the statement is a property).
 
@@ -52,7 +58,6 @@ def render_junit(report: dict[str, Any]) -> str:
     """
     reqs = report["requirements"]
     shares = Counter(t["nodeid"] for r in reqs for t in r["tests"])
-    counts = {"failures": 0, "errors": 0, "skipped": 0}
     total_time = 0.0
     suite = ET.Element("testsuite", name="rc-conformance users.resetE2EKey")
     props = ET.SubElement(suite, "properties")
@@ -61,40 +66,30 @@ def render_junit(report: dict[str, Any]) -> str:
     for r in reqs:
         time = sum(t["duration_s"] / shares[t["nodeid"]] for t in r["tests"])
         total_time += time
-        case = ET.SubElement(suite, "testcase", classname=r["family"], name=r["id"],
-                             time=f"{time:.3f}")
+        case = ET.SubElement(suite, "testcase", classname=r["family"], name=r["id"], time=f"{time:.3f}")
         case_props = ET.SubElement(case, "properties")
         ET.SubElement(case_props, "property", name="statement", value=redact(r["statement"]))
         ET.SubElement(case_props, "property", name="level", value=r["level"])
         detail = redact("\n\n".join(f"{t['nodeid']} ({t['outcome']})\n{t['message']}"
                                     for t in r["tests"] if t["message"]) or r["reason"])
-        status, reason = r["status"], redact(first_line(r["reason"], 500))
-        if status == "fail":
-            counts["failures"] += 1
-            ET.SubElement(case, "failure", message=reason, type=f"{r['level']} requirement failed").text = detail
-        elif status == "error":
-            counts["errors"] += 1
-            ET.SubElement(case, "error", message=reason, type="could not judge").text = detail
-        elif status in ("skip", "xfail", "warn"):
-            counts["skipped"] += 1
-            prefix = {"xfail": "known deviation (xfail): ",
-                      "warn": "SHOULD requirement failed (a failure with --strict): "}.get(status, "")
-            ET.SubElement(case, "skipped", message=redact(prefix + first_line(r["reason"], 500)))
-            if status == "warn":
-                ET.SubElement(case, "system-out").text = detail
-        elif status == "xpass":
-            ET.SubElement(case, "system-out").text = redact(f"XPASS: {r['reason']}")
-    suite.set("tests", str(len(reqs)))
-    for k, v in counts.items():
-        suite.set(k, str(v))
-    suite.set("time", f"{total_time:.3f}")
+        status = r["status"]
+        if status in _JUNIT:
+            tag, prefix = _JUNIT[status]
+            element = ET.SubElement(case, tag, message=redact(prefix + first_line(r["reason"], 500)))
+            if tag != "skipped":
+                element.set("type", "could not judge" if tag == "error" else f"{r['level']} requirement failed")
+                element.text = detail
+        if status in ("warn", "xpass"):
+            ET.SubElement(case, "system-out").text = detail if status == "warn" else redact(f"XPASS: {r['reason']}")
+    statuses = [r["status"] for r in reqs]
+    totals = {"tests": str(len(reqs)), "failures": str(statuses.count("fail")), "errors": str(statuses.count("error")),
+              "skipped": str(sum(statuses.count(s) for s in ("skip", "xfail", "warn"))), "time": f"{total_time:.3f}"}
+    suite.attrib.update(totals)
     if report["started"]:
         suite.set("timestamp", report["started"])
     if report["harness_error"]:
         ET.SubElement(suite, "system-err").text = redact(report["harness_error"])
-    root = ET.Element("testsuites", name="rc-conformance", tests=suite.get("tests", ""), failures=suite.get("failures",
-                                                                                                            ""),
-                      errors=suite.get("errors", ""), skipped=suite.get("skipped", ""), time=suite.get("time", ""))
+    root = ET.Element("testsuites", {"name": "rc-conformance", **totals})
     root.append(suite)
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
@@ -112,7 +107,7 @@ def render_all(report: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def _write(path: Path, text: str) -> Path:
+def write_file(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Write-then-rename so a reader (CI, a browser) never sees a half-written report.
     tmp = path.with_name(path.name + ".tmp")
@@ -124,7 +119,7 @@ def _write(path: Path, text: str) -> Path:
 def write_reports(report: dict[str, Any], out_dir: str | Path | None, *, junit: str | Path | None = None) -> list[Path]:
     """The four files in `out_dir` (when given), and the JUnit XML also at `junit` (when given)."""
     texts = render_all(report)
-    paths = [_write(Path(out_dir) / name, text) for name, text in texts.items()] if out_dir else []
+    paths = [write_file(Path(out_dir) / name, text) for name, text in texts.items()] if out_dir else []
     if junit and Path(junit).resolve() not in {p.resolve() for p in paths}:
-        paths.append(_write(Path(junit), texts["junit.xml"]))
+        paths.append(write_file(Path(junit), texts["junit.xml"]))
     return paths
