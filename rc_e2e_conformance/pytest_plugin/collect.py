@@ -1,8 +1,8 @@
 """pytest plugin: one TestResult per test, and at session end the report (built, written, verdict kept)."""
 from __future__ import annotations
 
-import hashlib
 import inspect
+import re
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -16,18 +16,20 @@ from rc_e2e_conformance.contract.catalogue import load_catalogue
 from rc_e2e_conformance.contract.errors import HarnessError
 from rc_e2e_conformance.contract.expectations import NONE, Expectations, load_expectations
 from rc_e2e_conformance.contract.redact import redact
-from rc_e2e_conformance.contract.resources import SPEC_PATH
 from rc_e2e_conformance.contract.results import Evidence, RunInfo, TestResult
+from rc_e2e_conformance.contract.spec import spec_sha256
 from rc_e2e_conformance.report import build_report, write_reports
 from rc_e2e_conformance.report.build import first_line
 from rc_e2e_conformance.report.render import summary_line
 from rc_e2e_conformance.server import evidence
 from rc_e2e_conformance.server.cleanup import interrupted, signals_deferred
 
+from .plugin import requirement_ids
 from .stash import COLLECTOR_KEY, REPORT_KEY, RUN_KEY, SETTINGS_KEY, TARGET_KEY
 
 MAX_MESSAGE_LINES = 40
 MAX_MESSAGE_CHARS = 4000
+_FAILURE_CLASS_RE = re.compile(r"^(AssertionError(: )?|(_pytest\.outcomes\.)?Failed: )")
 _ATTR = "rcc"  # attribute on TestReport; plain data so pytest-xdist can ship it to the controller
 
 
@@ -100,11 +102,7 @@ def _trim(text: str) -> str:
 def _exc_message(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
     if excinfo.errisinstance((AssertionError, pytest.fail.Exception)):
         # exconly() carries pytest's assertion rewriting ("assert 200 == 401"); drop the class name.
-        text = excinfo.exconly()
-        for prefix in ("AssertionError: ", "AssertionError", "Failed: ", "_pytest.outcomes.Failed: "):
-            if text.startswith(prefix):
-                return text[len(prefix):].strip()
-        return text
+        return _FAILURE_CLASS_RE.sub("", excinfo.exconly()).strip()
     return f"{type(excinfo.value).__name__}: {excinfo.value}"
 
 
@@ -127,13 +125,6 @@ def _classify(report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[s
         return "error", message
     # Anything else (TypeError, an unwrapped network error) means the test itself could not judge.
     return "error", f"unexpected {message}"
-
-
-def _requirement_ids(item: pytest.Item) -> list[str]:
-    ids: list[str] = []
-    for mark in item.iter_markers("requirement"):
-        ids.extend(str(a) for a in mark.args if str(a) not in ids)
-    return ids
 
 
 def _doc(item: pytest.Item) -> str:
@@ -165,21 +156,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     outcome, message = _classify(report, call)
     data: dict[str, Any] = {"when": report.when, "outcome": outcome, "message": message}
     if report.when == "setup":
-        data["ids"] = _requirement_ids(item)
+        data["ids"] = list(dict.fromkeys(map(str, requirement_ids(item))))
         data["doc"] = redact(_doc(item))
     if report.when == "teardown":
         data["evidence"] = [{"request": e.request, "response": e.response, "curl": e.curl}
                             for e in evidence.take()]
     setattr(report, _ATTR, data)
     return report
-
-
-def _spec_sha256() -> str:
-    try:
-        from rc_e2e_conformance.contract.spec import spec_sha256
-        return spec_sha256()
-    except (ImportError, OSError):
-        return hashlib.sha256(SPEC_PATH.read_bytes()).hexdigest() if SPEC_PATH.is_file() else ""
 
 
 def _finalize_run(config: pytest.Config, collector: Collector, exitstatus: int) -> RunInfo:
@@ -195,7 +178,7 @@ def _finalize_run(config: pytest.Config, collector: Collector, exitstatus: int) 
         run.target_url, run.embedded, run.server_version = target.url, target.embedded, target.server_version
     elif not run.target_url and settings is not None:
         run.target_url = settings.url or "embedded"
-    run.spec_sha256 = run.spec_sha256 or _spec_sha256()
+    run.spec_sha256 = run.spec_sha256 or spec_sha256()
     run.strict = bool(getattr(settings, "strict", run.strict))
     if not run.harness_error:
         run.harness_error = _run_level_error(collector, exitstatus)

@@ -18,7 +18,6 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -47,10 +46,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     # Every option comes from the table in contract/config.py, prefixed --rcc- (pytest-timeout owns
     # --timeout, pytest 9 owns --strict).
     add_pytest_options(parser.getgroup("rc-conformance", "Rocket.Chat users.resetE2EKey conformance"))
-
-
-def _cli(config: pytest.Config) -> dict[str, Any]:
-    return values(config.option, prefix="rcc_")
 
 
 def _suite_dir() -> Path:
@@ -107,7 +102,7 @@ def activate(config: pytest.Config) -> None:
     settings = config.stash.get(SETTINGS_KEY, None)  # handed over by `rc-conformance run` (stash.Handoff)
     if settings is None:
         try:
-            settings = load_settings(_cli(config))
+            settings = load_settings(values(config.option, prefix="rcc_"))
             check_embedded(settings)
         except ConfigError as exc:
             raise pytest.UsageError(f"conformance configuration: {exc}") from None
@@ -174,7 +169,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             if unknown:
                 raise pytest.UsageError(f"{item.nodeid}: unknown requirement ID(s) {', '.join(map(str, unknown))} "
                                         f"(not in openapi/requirements.yaml)")
-    for item in items:  # the IDs in pytest's own JUnit (<property name="requirement">) and any report plugin
+        # the IDs in pytest's own JUnit (<property name="requirement">) and any report plugin
         item.user_properties.extend(("requirement", rid) for rid in dict.fromkeys(requirement_ids(item)))
     wanted = set(config.stash[SETTINGS_KEY].requirements)
     if wanted:
