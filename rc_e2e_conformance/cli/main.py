@@ -13,7 +13,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 
 import rc_e2e_conformance
@@ -28,19 +28,16 @@ if TYPE_CHECKING:
 # Everything heavier (pytest, yaml via the config) is imported inside main(), under its
 # KeyboardInterrupt handler: a Ctrl-C during start-up is then one line too, never a traceback.
 
-EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2  # exit status 2 also for bad input (could not judge)
 EXIT_BY_VERDICT = {"pass": EXIT_PASS, "fail": EXIT_FAIL, "error": EXIT_ERROR}
-#: THE suite (the package's `suite/`), run by path: the same tests `pytest --pyargs rc_e2e_conformance.suite` collects.
-TESTS_DIR = SUITE_DIR
-#: How the suite's own pytest runs start (the CLI's and the mutant runs'):
-#: - only the plugin the suite needs: auto-loading every installed pytest plugin also marks each
-#:   one's whole distribution for assertion rewriting (all of hypothesis and schemathesis),
-#:   recompiled on every run where bytecode is not cached (PYTHONDONTWRITEBYTECODE, read-only
-#:   site-packages): ~2 s;
-#: - no unraisableexception plugin: it only turns exceptions in __del__ into warnings nobody sees
-#:   here, and runs five full garbage collections at exit to find them: ~0.15-0.3 s.
+#: How the suite's own pytest runs start (the CLI's and the mutant runs'). Only the plugins the suite needs:
+#: an auto-loaded plugin's whole distribution is marked for assertion rewriting (all of hypothesis and
+#: schemathesis), recompiled where bytecode is not cached: ~2 s. No unraisableexception plugin: its five
+#: garbage collections at exit (~0.2 s) look for exceptions in __del__ that nobody would see here.
 SUITE_PYTEST_ARGS = ("--disable-plugin-autoload", "-p", "rc_e2e_conformance.pytest_plugin.plugin",
                      "-p", "schemathesis.pytest.plugin", "-p", "no:cacheprovider", "-p", "no:unraisableexception")
+#: What `run` adds without --pytest-output: pytest quiet, so that the Progress lines are the output.
+QUIET_PYTEST_ARGS = ("-qq", "--tb=no", "-rN", "--no-header", "--no-summary", "-o", "console_output_style=classic")
 
 _RUN_EPILOG = """\
 examples:
@@ -63,11 +60,20 @@ Markdown report is appended to the job summary.
 """
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: a mistyped value must not bury its message under the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        sys.exit(EXIT_ERROR)
+
+
 def _parser() -> argparse.ArgumentParser:
     from rc_e2e_conformance.contract.config import RUN
     from rc_e2e_conformance.contract.options import add_arguments
+    from rc_e2e_conformance.server import cleanup  # owns the `cleanup` subcommand
 
-    from .cliopts import Parser
+    from . import mutation  # owns the `mutants` subcommand
 
     parser = Parser(prog="rc-conformance", description=(
         "Contract conformance suite for Rocket.Chat's POST /api/v1/users.resetE2EKey. "
@@ -82,19 +88,17 @@ def _parser() -> argparse.ArgumentParser:
     add_arguments(run, RUN)
     run.add_argument("--pytest-output", action="store_true",
                      help="show pytest's own output (tracebacks) instead of one line per requirement")
+    run.set_defaults(func=cmd_run)
 
     cmp = sub.add_parser("compare", help="compatibility matrix of several report.json files")
     cmp.add_argument("reports", nargs="+", metavar="REPORT_JSON")
     cmp.add_argument("--out", metavar="DIR",
                      help="write compare.md and compare.html here (default: Markdown on stdout)")
     cmp.add_argument("--label", action="append", default=[], help="column label per report, in order")
-
-    from .mutation import add_parser as add_mutants_parser  # `mutants` is owned by cli/mutation.py
-    add_mutants_parser(sub)
-    from rc_e2e_conformance.server.cleanup import (
-        add_parser as add_cleanup_parser,  # `cleanup` is owned by server/cleanup.py
-    )
-    add_cleanup_parser(sub)
+    cmp.set_defaults(func=cmd_compare)
+    mutation.add_parser(sub)
+    cleanup.add_parser(sub)
+    sub.choices["cleanup"].set_defaults(func=cleanup.cmd_cleanup)
     return parser
 
 
@@ -111,13 +115,6 @@ def target_slug(url: str | None, mutant: str | None = None, profile: str = NEWES
 def _fail(message: str) -> int:
     print(f"rc-conformance: {redact(message)}", file=sys.stderr)
     return EXIT_ERROR
-
-
-def _pytest_args(pytest_output: bool) -> list[str]:
-    out = [str(TESTS_DIR), *SUITE_PYTEST_ARGS]
-    if not pytest_output:
-        out += ["-qq", "--tb=no", "-rN", "--no-header", "--no-summary", "-o", "console_output_style=classic"]
-    return out
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -163,11 +160,8 @@ def _why_error(report: dict[str, Any]) -> str:
 def hypothesis_storage() -> str:
     """Where hypothesis keeps its caches during a run: one directory per user, not ./.hypothesis.
 
-    hypothesis builds a Unicode table on first use (~1 s and ~200 MB) and caches it in its storage
-    directory, by default `.hypothesis/` in the working directory: every run started in a new
-    directory would rebuild it (and leave the directory behind). The suite stores no examples there
-    (its example database is off), so a shared per-user cache is safe. HYPOTHESIS_STORAGE_DIRECTORY
-    still wins when set.
+    Its Unicode table (~1 s to build) would otherwise be rebuilt, and left behind, in every new working
+    directory. The suite stores no examples (its example database is off), so sharing is safe.
     """
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY") or str(Path(cache) / "rc-conformance" / "hypothesis")
@@ -191,17 +185,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     stdout = sys.stdout
     progress = Progress(stdout, quiet=settings.quiet, compact=not args.pytest_output, lookup=lookup)
     captured = io.StringIO()
-    plugins = [progress, Handoff(settings)]
+    # Unless --pytest-output, pytest's own output (usage errors, INTERNALERROR tracebacks) is kept out of the
+    # terminal; the Progress plugin writes to the real stdout instead.
+    out, err = (stdout, sys.stderr) if args.pytest_output else (captured, captured)
+    pytest_args = [str(SUITE_DIR), *SUITE_PYTEST_ARGS, *([] if args.pytest_output else QUIET_PYTEST_ARGS)]
     try:
         if not settings.quiet:
             print(first_line_of_run(settings), file=stdout, flush=True)
-        if args.pytest_output:
-            code = pytest.main(_pytest_args(True), plugins=plugins)
-        else:
-            # pytest's own output (usage errors, INTERNALERROR tracebacks) is kept out of the terminal;
-            # the Progress plugin writes to the real stdout instead.
-            with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
-                code = pytest.main(_pytest_args(False), plugins=plugins)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = pytest.main(pytest_args, plugins=[progress, Handoff(settings)])
     except KeyboardInterrupt:  # landed outside pytest's own handling (start-up, configure, the report itself)
         code = pytest.ExitCode.INTERRUPTED
     report = progress.report
@@ -256,15 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = None
     try:
         args = _parser().parse_args(argv)
-        if args.command == "run":
-            return cmd_run(args)
-        if args.command == "cleanup":
-            from rc_e2e_conformance.server.cleanup import cmd_cleanup
-            return cmd_cleanup(args)
-        if args.command == "mutants":
-            from .mutation import cmd_mutants
-            return cmd_mutants(args)
-        return cmd_compare(args)
+        return args.func(args)
     except KeyboardInterrupt:
         return _interrupted_early(args)
     except BrokenPipeError:  # stdout closed early (`| head`): nothing left to tell anyone

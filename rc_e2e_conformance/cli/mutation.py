@@ -27,10 +27,12 @@ from typing import Any
 from rc_e2e_conformance.contract.catalogue import load_catalogue
 from rc_e2e_conformance.contract.errors import ConfigError
 from rc_e2e_conformance.contract.releases import NEWEST, PROFILES
+from rc_e2e_conformance.contract.resources import SUITE_DIR
+from rc_e2e_conformance.report.write import write_file
 
-from .main import SUITE_PYTEST_ARGS, TESTS_DIR, hypothesis_storage
+from .main import SUITE_PYTEST_ARGS, hypothesis_storage
 
-PROPERTY_TESTS = TESTS_DIR / "test_properties.py"
+PROPERTY_TESTS = SUITE_DIR / "test_properties.py"
 FAITHFUL = "(faithful)"
 DEFAULT_EXAMPLES = 10
 DEFAULT_SEED = 20240501
@@ -80,12 +82,6 @@ class Run:
         return [r for r in self.failed if r not in self.intended]
 
 
-def mutant_catalogue() -> dict[str, Any]:
-    from rc_e2e_conformance.refserver.mutants import MUTANTS  # the one place this tool needs the reference server
-
-    return dict(MUTANTS)
-
-
 def plan(names: Sequence[str] = (), all_tests: bool = False, focused: bool = False,
          profile: str = NEWEST) -> list[Run]:
     """The faithful run first, then the selected mutants (all when `names` is empty), catalogue order.
@@ -95,7 +91,8 @@ def plan(names: Sequence[str] = (), all_tests: bool = False, focused: bool = Fal
     `focused`: each mutant runs only its named requirements' tests (`--rcc-requirement`), which proves the
     kill but leaves the other cells *skip*; the faithful run is always the whole suite.
     """
-    catalogue = mutant_catalogue()
+    from rc_e2e_conformance.refserver.mutants import MUTANTS as catalogue  # the one use of the reference server
+
     unknown = [n for n in names if n not in catalogue]
     if unknown:
         raise ConfigError(f"unknown mutant(s) {', '.join(unknown)}; known: {', '.join(catalogue)}")
@@ -106,17 +103,14 @@ def plan(names: Sequence[str] = (), all_tests: bool = False, focused: bool = Fal
         if (names and name not in names) or not m.applies_to(profile):
             continue
         wants_properties = all_tests or any(r.startswith("SCHEMA-") for r in m.requirements)
-        runs.append(Run(name, tuple(m.requirements), m.defect, {k: _jsonable(v) for k, v in m.flipped().items()},
-                        properties=wants_properties, focused=focused, profile=profile))
+        switch = {k: list(v) if isinstance(v, tuple) else v for k, v in m.flipped().items()}  # as in the JSON
+        runs.append(Run(name, tuple(m.requirements), m.defect, switch, properties=wants_properties, focused=focused,
+                        profile=profile))
     return runs
 
 
-def _jsonable(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
-
-
 def pytest_command(run: Run, report_dir: Path, examples: int, seed: int) -> list[str]:
-    cmd = [sys.executable, "-m", "pytest", str(TESTS_DIR), *SUITE_PYTEST_ARGS, "-q", "--tb=no",
+    cmd = [sys.executable, "-m", "pytest", str(SUITE_DIR), *SUITE_PYTEST_ARGS, "-q", "--tb=no",
            "--no-header", "-o", "console_output_style=classic", "--rcc-strict",
            "--rcc-report-dir", str(report_dir), "--rcc-examples", str(examples), "--rcc-seed", str(seed),
            "--rcc-refserver-profile", run.profile]
@@ -223,11 +217,8 @@ def render_markdown(result: dict[str, Any]) -> str:
 
 
 def write_outputs(result: dict[str, Any], out: Path) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    js, md = out / "mutation.json", out / "mutation.md"
-    js.write_text(json.dumps(result, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    md.write_text(render_markdown(result), encoding="utf-8")
-    return [md, js]
+    return [write_file(out / "mutation.md", render_markdown(result)),
+            write_file(out / "mutation.json", json.dumps(result, indent=2) + "\n")]
 
 
 def passed(result: dict[str, Any]) -> bool:
@@ -235,25 +226,22 @@ def passed(result: dict[str, Any]) -> bool:
     return bool(result["faithful"]["passed"]) and result["score"]["killed"] == result["score"]["total"]
 
 
-def main(names: Sequence[str], *, examples: int, seed: int, jobs: int | None, out: str,
-         all_tests: bool = False, focused: bool = False, stream: Any = None, profile: str = NEWEST) -> int:
+def cmd_mutants(args: Any) -> int:
     """`rc-conformance mutants`: exit 0 when proven, 1 when a mutant survives or the faithful run fails."""
-    stream = stream or sys.stdout
-    runs = plan(names, all_tests=all_tests, focused=focused, profile=profile)
+    runs = plan(args.mutant, all_tests=args.all_tests, focused=args.focused, profile=args.profile)
 
     def progress(run: Run) -> None:
         what = run.verdict if run.mutant is None else run.outcome
-        print(f"  {run.label:<32} {what:<17} {run.duration_s:6.1f} s", file=stream, flush=True)
+        print(f"  {run.label:<32} {what:<17} {run.duration_s:6.1f} s", flush=True)
 
-    print(f"mutation: profile {profile}.x, {len(runs) - 1} mutant(s) + the faithful server, {examples} example(s), "
-          f"seed {seed}",
-          file=stream, flush=True)
-    result = run_matrix(runs, examples=examples, seed=seed, jobs=jobs, progress=progress)
-    paths = write_outputs(result, Path(out))
+    print(f"mutation: profile {args.profile}.x, {len(runs) - 1} mutant(s) + the faithful server, "
+          f"{args.examples} example(s), seed {args.seed}", flush=True)
+    result = run_matrix(runs, examples=args.examples, seed=args.seed, jobs=args.jobs, progress=progress)
+    paths = write_outputs(result, Path(args.out))
     score = result["score"]
     print(f"mutation score {score['percent']:g} % ({score['killed']}/{score['total']} killed), faithful "
           f"{'PASS' if result['faithful']['passed'] else 'NOT PASSING'}, {result['wall_s']:g} s — "
-          f"{', '.join(map(str, paths))}", file=stream, flush=True)
+          f"{', '.join(map(str, paths))}", flush=True)
     return 0 if passed(result) else 1
 
 
@@ -274,8 +262,5 @@ def add_parser(sub: Any) -> None:
                    help="run the property tests for every mutant, not only for those naming SCHEMA-*")
     p.add_argument("--focused", action="store_true",
                    help="run only each mutant's named requirements (other matrix cells read skip)")
+    p.set_defaults(func=cmd_mutants)
 
-
-def cmd_mutants(args: Any) -> int:
-    return main(args.mutant, examples=args.examples, seed=args.seed, jobs=args.jobs, out=args.out,
-                all_tests=args.all_tests, focused=args.focused, profile=args.profile)
