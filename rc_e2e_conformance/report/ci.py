@@ -24,18 +24,18 @@ INTERRUPTED = "the run was interrupted (Ctrl-C or SIGTERM) before the suite coul
 
 
 def run_info_for(settings: Settings, **extra: Any) -> RunInfo:
-    """The RunInfo of a run, everything the settings alone can tell (the target fills in the rest)."""
+    """The RunInfo of a run, everything known before the target answers (the target fills in the rest)."""
     from rc_e2e_conformance.contract.options import opt_in, reproduce_command
     from rc_e2e_conformance.contract.releases import release_of
+    from rc_e2e_conformance.contract.spec import spec_sha256
 
-    release = release_of(settings.server_version) if not settings.embedded else None
     return RunInfo(
         target_url=settings.url or "embedded reference server", embedded=settings.embedded, server_version=None,
-        suite_version=__version__, spec_sha256="", seed=settings.seed,
+        suite_version=__version__, spec_sha256=spec_sha256(), seed=settings.seed,
         started=datetime.now(UTC).isoformat(timespec="seconds"), strict=settings.strict,
         examples=settings.examples, opt_in=opt_in(settings), reproduce=reproduce_command(settings),
         profile=settings.refserver_profile if settings.embedded else (
-            release.profile if release is not None and settings.server_version else ""),
+            release_of(settings.server_version).profile if settings.server_version else ""),
         mutant=settings.refserver_mutant, versions=tool_versions(), **extra)
 
 
@@ -53,10 +53,7 @@ def tool_versions() -> dict[str, str]:
 
 def write_interrupted_report(settings: Settings) -> tuple[dict[str, Any], list[Path]]:
     """A report saying `error: interrupted` when the interrupt landed where the plugin could not write one."""
-    from rc_e2e_conformance.contract.spec import spec_sha256
-
     run = run_info_for(settings, harness_error=INTERRUPTED)
-    run.spec_sha256 = spec_sha256()
     run.finished = run.started
     report = build_report(run, [], load_catalogue(), None, settings.strict, date.today(),
                           selected=settings.requirements)

@@ -117,17 +117,15 @@ class Progress:
     @pytest.hookimpl(wrapper=True)
     def pytest_report_teststatus(self, report: Any, config: pytest.Config):
         category, letter, word = yield
-        if not self.compact:
-            return category, letter, word
-        return category, "", ""  # keep pytest's counting, drop its dots: our lines replace them
+        # compact: keep pytest's counting, drop its dots (our lines replace them)
+        return (category, "", "") if self.compact else (category, letter, word)
 
     def pytest_internalerror(self, excrepr: Any, excinfo: pytest.ExceptionInfo[BaseException]) -> bool:
         self.internal_error = redact(first_line(excinfo.exconly(), 300))
         return True
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
-        if self._collector is None:
-            self._collector = self._lookup(config, "collector")
+        self._collector = self._collector or self._lookup(config, "collector")
         if self._collector is not None:
             self.report = self._collector.report
             self.paths = list(self._collector.paths)

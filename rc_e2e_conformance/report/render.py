@@ -64,15 +64,10 @@ def md_inline(text: object) -> Markup:
 
 @lru_cache(maxsize=2)
 def _env(autoescape: bool) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
-        autoescape=autoescape,
-        undefined=jinja2.StrictUndefined,  # a typo in a template must fail the selftests, not blank out
-        keep_trailing_newline=True,
-    )
-    env.filters["cell"] = _cell
-    env.filters["fenced"] = _fenced
-    env.filters["md"] = md_inline
+    # StrictUndefined: a typo in a template must fail the selftests, not blank out.
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)), autoescape=autoescape,
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters.update(cell=_cell, fenced=_fenced, md=md_inline)
     return env
 
 
@@ -84,8 +79,7 @@ def target_title(report: dict[str, Any]) -> str:
         return f"MUTANT {t['mutant']} of the embedded reference server (deliberately broken; not a Rocket.Chat server)"
     if t["embedded"]:
         return "embedded reference server (not a Rocket.Chat server)"
-    version = t.get("server_version")
-    return f"{t['url']} (server version {version})" if version else f"{t['url']} (server version unknown)"
+    return f"{t['url']} (server version {t.get('server_version') or 'unknown'})"
 
 
 def profile_text(report: dict[str, Any]) -> str:

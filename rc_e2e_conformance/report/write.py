@@ -26,10 +26,6 @@ def redact_tree(value: Any) -> Any:
     return value
 
 
-def render_json(report: dict[str, Any]) -> str:
-    return json.dumps(redact_tree(report), indent=2, ensure_ascii=False) + "\n"
-
-
 def run_properties(report: dict[str, Any]) -> list[tuple[str, str]]:
     """(name, value) facts of the run shown by JUnit (and kept in the same order everywhere)."""
     t, run = report["target"], report.get("run", {})
@@ -100,7 +96,7 @@ def render_all(report: dict[str, Any]) -> dict[str, str]:
     would hide a secret from a later pass) and every rendered text once more (defence in depth)."""
     clean = redact_tree(report)
     return {
-        "report.json": render_json(clean),
+        "report.json": json.dumps(clean, indent=2, ensure_ascii=False) + "\n",
         "report.md": redact(render_markdown(clean)),
         "report.html": redact(render_html(clean)),
         "junit.xml": redact(render_junit(clean)),
