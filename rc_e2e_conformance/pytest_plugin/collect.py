@@ -169,16 +169,14 @@ def _finalize_run(config: pytest.Config, collector: Collector, exitstatus: int) 
     settings = config.stash.get(SETTINGS_KEY, None)
     run = config.stash.get(RUN_KEY, None)
     if run is None:  # the harness never got far enough to create one
-        run = RunInfo(target_url="", embedded=getattr(settings, "url", None) is None, server_version=None,
-                      suite_version=__version__, spec_sha256="", seed=getattr(settings, "seed", None),
+        run = RunInfo(target_url=(settings.url or "embedded") if settings else "",
+                      embedded=getattr(settings, "url", None) is None, server_version=None,
+                      suite_version=__version__, spec_sha256=spec_sha256(), seed=getattr(settings, "seed", None),
                       started=datetime.now(UTC).isoformat(timespec="seconds"))
     run.finished = datetime.now(UTC).isoformat(timespec="seconds")
     target = config.stash.get(TARGET_KEY, None)
     if target is not None:
         run.target_url, run.embedded, run.server_version = target.url, target.embedded, target.server_version
-    elif not run.target_url and settings is not None:
-        run.target_url = settings.url or "embedded"
-    run.spec_sha256 = run.spec_sha256 or spec_sha256()
     run.strict = bool(getattr(settings, "strict", run.strict))
     if not run.harness_error:
         run.harness_error = _run_level_error(collector, exitstatus)

@@ -16,7 +16,6 @@ import random
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -70,10 +69,6 @@ def suite_requested(config: pytest.Config) -> bool:
     return False
 
 
-def _target_configured(config: pytest.Config) -> bool:
-    return bool(getattr(config.option, "rcc_url", None) or os.environ.get("RCC_URL"))
-
-
 def is_active(config: pytest.Config) -> bool:
     return config.stash.get(ACTIVE_KEY, False)
 
@@ -94,7 +89,6 @@ def activate(config: pytest.Config) -> None:
     _refuse_incompatible(config)
     from rc_e2e_conformance.contract.config import load_settings
     from rc_e2e_conformance.contract.errors import ConfigError
-    from rc_e2e_conformance.contract.spec import spec_sha256
     from rc_e2e_conformance.report.ci import run_info_for
     from rc_e2e_conformance.server.cleanup import install_interrupt_handlers
     from rc_e2e_conformance.server.targets import check_embedded
@@ -109,9 +103,7 @@ def activate(config: pytest.Config) -> None:
     if settings.seed is None:  # a seed in every report, so any run can be replayed
         settings = dataclasses.replace(settings, seed=random.SystemRandom().randrange(2**32))
     config.stash[SETTINGS_KEY] = settings
-    run = run_info_for(settings)
-    run.spec_sha256 = spec_sha256()
-    config.stash[RUN_KEY] = run
+    config.stash[RUN_KEY] = run = run_info_for(settings)
     if settings.declare_2fa_off:
         run.notices.append(
             f"2FA declared off by the user ({DECLARED_2FA_OFF}): the TFA-* requirements were NOT judged, "
@@ -128,7 +120,8 @@ def activate(config: pytest.Config) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER)
-    if SETTINGS_KEY in config.stash or _target_configured(config) or suite_requested(config):
+    target_configured = getattr(config.option, "rcc_url", None) or os.environ.get("RCC_URL")
+    if SETTINGS_KEY in config.stash or target_configured or suite_requested(config):
         activate(config)
 
 
@@ -234,13 +227,6 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         client = item.config.stash.get(CLIENT_KEY, None)
         if client is not None and RATE_ID not in requirement_ids(item):
             item.config.stash[RUN_KEY].rate_limited_answers += client.rate_limited - before
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    run = session.config.stash.get(RUN_KEY, None) if is_active(session.config) else None
-    if run is not None:
-        run.finished = datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def pytest_runtest_call(item: pytest.Item) -> None:
