@@ -279,10 +279,9 @@ def _validate(s: Settings) -> None:
         if re.search(r"/api(/v1)?$", s.url):
             raise ConfigError(f"target URL {s.url!r} ends in {s.url[s.url.rindex('/api'):]}: give the server's "
                               f"base URL ({s.url[:s.url.rindex('/api')]}); the suite adds /api/v1 itself")
-        has_token = bool(s.admin_user_id and s.admin_token)
         if bool(s.admin_user_id) != bool(s.admin_token):
             raise ConfigError("a personal access token needs both RCC_ADMIN_USER_ID and RCC_ADMIN_TOKEN")
-        if not has_token and not (s.admin_user and s.admin_password):
+        if not s.admin_token and not (s.admin_user and s.admin_password):
             raise ConfigError("a target URL needs admin credentials: a personal access token "
                               "(RCC_ADMIN_USER_ID + RCC_ADMIN_TOKEN, recommended) or RCC_ADMIN_USER + "
                               "RCC_ADMIN_PASSWORD (or --admin-user / --admin-password)")

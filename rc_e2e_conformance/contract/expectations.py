@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -80,13 +80,8 @@ class Expectation:
         return "applies"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "requirement": self.requirement,
-            "reason": self.reason,
-            "link": self.link,
-            "versions": self.versions.text if self.versions else None,
-            "expires": self.expires.isoformat() if self.expires else None,
-        }
+        return {**asdict(self), "versions": self.versions.text if self.versions else None,
+                "expires": self.expires.isoformat() if self.expires else None}
 
 
 @dataclass(frozen=True)
