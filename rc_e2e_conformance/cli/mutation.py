@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from rc_e2e_conformance.contract.catalogue import load_catalogue
 from rc_e2e_conformance.contract.errors import ConfigError
 from rc_e2e_conformance.contract.releases import NEWEST, PROFILES
 from rc_e2e_conformance.contract.resources import SUITE_DIR
+from rc_e2e_conformance.report.render import render_template
 from rc_e2e_conformance.report.write import write_file
 
 from .main import SUITE_PYTEST_ARGS, hypothesis_storage
@@ -119,27 +121,21 @@ def pytest_command(run: Run, report_dir: Path, examples: int, seed: int) -> list
     if not run.properties:
         cmd += ["--ignore", str(PROPERTY_TESTS)]
     if run.focused:
-        for rid in run.intended:
-            cmd += ["--rcc-requirement", rid]
+        cmd += [arg for rid in run.intended for arg in ("--rcc-requirement", rid)]
     return cmd
-
-
-def _clean_env() -> dict[str, str]:
-    # A user's RCC_* settings (a target URL above all) must not redirect a self-test run; every run
-    # shares the CLI's hypothesis cache instead of building it in its own directory.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RCC_")}
-    env["HYPOTHESIS_STORAGE_DIRECTORY"] = hypothesis_storage()
-    return env
 
 
 def execute(run: Run, workdir: Path, examples: int, seed: int) -> Run:
     """Run the suite for one Run in a subprocess and read its report.json into it."""
     report_dir = workdir / run.label.strip("()")
     report_dir.mkdir(parents=True, exist_ok=True)
+    # A user's RCC_* settings (a target URL above all) must not redirect a self-test run, nor (cwd = the run's
+    # own directory) their ./conformance.toml; every run shares the CLI's hypothesis cache.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RCC_")}
+    env["HYPOTHESIS_STORAGE_DIRECTORY"] = hypothesis_storage()
     started = time.monotonic()
     try:
-        # cwd = the run's own directory, so no ./conformance.toml of the caller applies either.
-        proc = subprocess.run(pytest_command(run, report_dir, examples, seed), cwd=report_dir, env=_clean_env(),
+        proc = subprocess.run(pytest_command(run, report_dir, examples, seed), cwd=report_dir, env=env,
                               capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         run.problem = f"timed out after {RUN_TIMEOUT_S:g} s"
@@ -171,9 +167,7 @@ def run_matrix(runs: list[Run], *, examples: int = DEFAULT_EXAMPLES, seed: int =
         # Longest first (the property runs), so the pool does not end on one straggler.
         order = sorted(runs, key=lambda r: (not r.properties, r.mutant is not None))
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(execute, r, base, examples, seed) for r in order]
-            for fut in futures:
-                done = fut.result()
+            for done in pool.map(execute, order, repeat(base), repeat(examples), repeat(seed)):
                 if progress is not None:
                     progress(done)
     return summarise(runs, examples=examples, seed=seed, jobs=jobs, wall_s=time.monotonic() - started)
@@ -207,8 +201,6 @@ SYMBOLS = {"pass": "·", "fail": "F", "error": "E", "warn": "W", "skip": "-", "x
 
 
 def render_markdown(result: dict[str, Any]) -> str:
-    from rc_e2e_conformance.report.render import render_template
-
     def cell(mutant: dict[str, Any], rid: str) -> str:
         sym = SYMBOLS.get(mutant["statuses"].get(rid, ""), "?")
         return f"**[{sym}]**" if rid in mutant["intended"] else sym
