@@ -5,6 +5,7 @@ import inspect
 import re
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,7 @@ def _combine(nodeid: str, phases: list[dict[str, Any]]) -> TestResult:
     teardown = by_when.get("teardown")
     if teardown and teardown["outcome"] == "error":
         outcome = "error"
-        message = "\n".join(m for m in (message, "teardown: " + teardown["message"]) if m)
+        message = "\n".join(m for m in (message, teardown["message"]) if m)  # the latter starts "teardown: "
     evidence_items = tuple(Evidence(**e) for p in phases for e in p.get("evidence", ()))
     return TestResult(
         nodeid=nodeid,
@@ -159,8 +160,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
         data["ids"] = list(dict.fromkeys(map(str, requirement_ids(item))))
         data["doc"] = redact(_doc(item))
     if report.when == "teardown":
-        data["evidence"] = [{"request": e.request, "response": e.response, "curl": e.curl}
-                            for e in evidence.take()]
+        data["evidence"] = [asdict(e) for e in evidence.take()]
     setattr(report, _ATTR, data)
     return report
 
