@@ -101,9 +101,7 @@ NONE = Expectations()
 
 
 def _parse_date(value: object, where: str) -> date | None:
-    if value is None:
-        return None
-    if isinstance(value, date):  # TOML and YAML both parse bare dates already
+    if value is None or isinstance(value, date):  # TOML and YAML both parse bare dates already
         return value
     try:
         return date.fromisoformat(str(value))

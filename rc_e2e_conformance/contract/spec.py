@@ -59,10 +59,8 @@ def _inline(node: Any, doc: dict, seen: tuple[str, ...] = ()) -> Any:
             raise ValueError(f"recursive $ref {ref!r} cannot be inlined")
         target = _inline(_pointer(doc, ref), doc, seen + (ref,))
         siblings = {k: _inline(v, doc, seen) for k, v in node.items() if k != "$ref"}
-        if not siblings:
-            return target
         # 2020-12 allows keywords beside $ref; keep both applying, as the original did.
-        return {"allOf": [target], **siblings}
+        return {"allOf": [target], **siblings} if siblings else target
     return {key: _inline(value, doc, seen) for key, value in node.items()}
 
 
@@ -85,8 +83,7 @@ def _response_schema_cached(status: int) -> dict | None:
 def response_schema(status: int) -> dict | None:
     """The fully resolved JSON schema (Draft 2020-12, no $ref left) of the body for `status`,
     or None when the spec does not declare that status. Returns a fresh copy each call."""
-    schema = _response_schema_cached(int(status))
-    return copy.deepcopy(schema) if schema is not None else None
+    return copy.deepcopy(_response_schema_cached(int(status)))
 
 
 def request_schema() -> dict:
