@@ -55,18 +55,10 @@ def in_releases(spec: str, release: Release) -> bool:
 @cache
 def load_catalogue(path: Path = CATALOGUE_PATH) -> tuple[Requirement, ...]:
     data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_LOADER)
-    reqs = tuple(
-        Requirement(
-            id=r["id"],
-            level=r["level"],
-            source=tuple(r["source"]),
-            family=r["family"],
-            statement=r["statement"],
-            releases=str(r.get("releases") or ""),
-            variants=tuple((str(v["releases"]), str(v["note"])) for v in r.get("variants") or ()),
-        )
-        for r in data["requirements"]
-    )
+    reqs = tuple(Requirement(id=r["id"], level=r["level"], source=tuple(r["source"]), family=r["family"],
+                             statement=r["statement"], releases=str(r.get("releases") or ""),
+                             variants=tuple((str(v["releases"]), str(v["note"])) for v in r.get("variants") or ()))
+                 for r in data["requirements"])
     ids = [r.id for r in reqs]
     if len(set(ids)) != len(ids):
         raise ValueError(f"duplicate requirement IDs in {path}")

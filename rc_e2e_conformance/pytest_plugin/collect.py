@@ -80,16 +80,9 @@ def _combine(nodeid: str, phases: list[dict[str, Any]]) -> TestResult:
     if teardown and teardown["outcome"] == "error":
         outcome = "error"
         message = "\n".join(m for m in (message, teardown["message"]) if m)  # the latter starts "teardown: "
-    evidence_items = tuple(Evidence(**e) for p in phases for e in p.get("evidence", ()))
-    return TestResult(
-        nodeid=nodeid,
-        requirement_ids=tuple(first.get("ids", ())),
-        outcome=outcome,
-        duration_s=sum(p["duration"] for p in phases),
-        message=_trim(message),
-        doc=first.get("doc", ""),
-        evidence=evidence_items,
-    )
+    return TestResult(nodeid=nodeid, requirement_ids=tuple(first.get("ids", ())), outcome=outcome,
+                      duration_s=sum(p["duration"] for p in phases), message=_trim(message), doc=first.get("doc", ""),
+                      evidence=tuple(Evidence(**e) for p in phases for e in p.get("evidence", ())))
 
 
 def _trim(text: str) -> str:
@@ -211,14 +204,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                               run.strict, date.today(), selected=getattr(settings, "requirements", ()))
         collector.report = report
         config.stash[REPORT_KEY] = report
-        report_dir = getattr(settings, "report_dir", None)
-        junit = getattr(settings, "junit", None)
-        if report_dir or junit:
-            try:
-                collector.paths = write_reports(report, report_dir, junit=junit)
-            except OSError as exc:
-                collector.write_error = redact(f"cannot write reports to {report_dir or junit}: "
-                                               f"{exc.strerror or exc}")
+        report_dir, junit = getattr(settings, "report_dir", None), getattr(settings, "junit", None)
+        try:  # neither given: nothing is written
+            collector.paths = write_reports(report, report_dir, junit=junit)
+        except OSError as exc:
+            collector.write_error = redact(f"cannot write reports to {report_dir or junit}: {exc.strerror or exc}")
     session.exitstatus = exit_status(int(exitstatus), report, collector.results)
 
 
