@@ -67,8 +67,7 @@ def _raw_status(req: Requirement, tests: Sequence[TestResult], *, strict: bool, 
     if by["xfailed"] and not (by["passed"] or by["xpassed"]):
         return "xfail", _why(by["xfailed"][0])
     if len(by["skipped"]) == len(tests):
-        reasons = sorted({first_line(t.message) or "skipped" for t in tests})
-        return "skip", "; ".join(reasons)
+        return "skip", "; ".join(sorted({first_line(t.message) or "skipped" for t in tests}))
     return "pass", ""
 
 

@@ -50,8 +50,7 @@ def column_label(report: dict[str, Any]) -> str:
     t = report["target"]
     profile = f"{t['profile']}.x" if t.get("profile") else ""
     if t["embedded"]:
-        parts = ["embedded", profile or "(profile unknown)"] + ([f"mutant {t['mutant']}"] if t.get("mutant") else [])
-        return " ".join(parts)
+        return f"embedded {profile or '(profile unknown)'}" + (f" mutant {t['mutant']}" if t.get("mutant") else "")
     host = urlsplit(t["url"]).netloc.rsplit("@", 1)[-1] or t["url"]
     return f"{host} {t['server_version'] or '(version unknown)'}" + (f" ({profile})" if profile else "")
 
