@@ -134,9 +134,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 def first_line_of_run(settings: Settings) -> str:
     """What the run is about to check, printed before anything slow starts."""
     if settings.embedded:
-        what = "the embedded reference server (NOT Rocket.Chat)"
-        if settings.refserver_mutant:
-            what += f" as mutant {settings.refserver_mutant}"
+        mutant = settings.refserver_mutant
+        what = "the embedded reference server (NOT Rocket.Chat)" + (f" as mutant {mutant}" if mutant else "")
         profile = f"profile {settings.refserver_profile}.x"
     else:
         what = settings.url or ""
@@ -223,8 +222,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     except HarnessError as exc:
         return _fail(str(exc))
     if args.out:
-        for path in write_compare(matrix, args.out):
-            print(path)
+        print("\n".join(map(str, write_compare(matrix, args.out))))
     else:
         sys.stdout.write(render_compare_md(matrix))
     return EXIT_PASS

@@ -6,9 +6,6 @@ requirement then ends in *fail* rather than *warn*, so "killed" always means "it
 A mutant is KILLED when every requirement it names ends in *fail*; *error* (the harness could not
 judge) never counts. The property tests (SCHEMA-*) are the costly part: a mutant that names no
 SCHEMA-* requirement runs without suite/test_properties.py, so its SCHEMA-* cells read *skip*.
-
-This tool is about the reference server itself, so it reads refserver.mutants (lazily, like
-server/targets.py does for the embedded target); the suite it runs knows nothing of mutants.
 """
 from __future__ import annotations
 
@@ -86,14 +83,14 @@ class Run:
 
 def plan(names: Sequence[str] = (), all_tests: bool = False, focused: bool = False,
          profile: str = NEWEST) -> list[Run]:
-    """The faithful run first, then the selected mutants (all when `names` is empty), catalogue order.
-
-    Only mutants whose defect exists on `profile`'s release line (`Mutant.applies_to`) take part.
-
-    `focused`: each mutant runs only its named requirements' tests (`--rcc-requirement`), which proves the
-    kill but leaves the other cells *skip*; the faithful run is always the whole suite.
+    """The faithful run first, then the selected mutants (all when `names` is empty) whose defect exists on
+    `profile`'s release line, in catalogue order. `focused`: each mutant runs only its named requirements' tests
+    (`--rcc-requirement`), which proves the kill but leaves the other cells *skip*; the faithful run is always
+    the whole suite.
     """
-    from rc_e2e_conformance.refserver.mutants import MUTANTS as catalogue  # the one use of the reference server
+    # This tool is about the reference server itself (the suite it runs knows nothing of mutants): lazily, as
+    # ARCHITECTURE.md allows.
+    from rc_e2e_conformance.refserver.mutants import MUTANTS as catalogue
 
     unknown = [n for n in names if n not in catalogue]
     if unknown:
@@ -177,12 +174,11 @@ def summarise(runs: list[Run], *, examples: int, seed: int, jobs: int, wall_s: f
     faithful = next(r for r in runs if r.mutant is None)
     mutants = [r for r in runs if r.mutant is not None]
     killed = sum(1 for r in mutants if r.outcome == KILLED)
-    ids = [req.id for req in load_catalogue()]
     return {
         "examples": examples, "seed": seed, "strict": True, "jobs": jobs, "wall_s": round(wall_s, 1),
         "profile": faithful.profile,
         "focused": any(r.focused for r in mutants),
-        "requirements": ids,
+        "requirements": [req.id for req in load_catalogue()],
         "faithful": {"verdict": faithful.verdict, "passed": faithful.verdict == "pass" and not faithful.problem,
                      "problem": faithful.problem, "duration_s": faithful.duration_s, "statuses": faithful.statuses,
                      "reasons": faithful.reasons},

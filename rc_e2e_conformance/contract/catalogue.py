@@ -59,8 +59,7 @@ def load_catalogue(path: Path = CATALOGUE_PATH) -> tuple[Requirement, ...]:
                              statement=r["statement"], releases=str(r.get("releases") or ""),
                              variants=tuple((str(v["releases"]), str(v["note"])) for v in r.get("variants") or ()))
                  for r in data["requirements"])
-    ids = [r.id for r in reqs]
-    if len(set(ids)) != len(ids):
+    if len({r.id for r in reqs}) != len(reqs):
         raise ValueError(f"duplicate requirement IDs in {path}")
     for r in reqs:  # a typo in a release spec must fail loading, not silently judge everywhere
         for spec in (r.releases, *(v for v, _ in r.variants)):

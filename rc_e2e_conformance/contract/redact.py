@@ -23,13 +23,10 @@ _secrets: set[str] = set()
 
 def register_secret(value: object) -> None:
     """Remember a secret value (password, token, TOTP secret, code) so `redact()` masks it anywhere."""
-    if value is None:
-        return
-    text = str(value)
-    if len(text) < 4:  # masking "1" or "ab" everywhere would garble reports; such values are not secrets
-        return
-    with _lock:
-        _secrets.add(text)
+    text = "" if value is None else str(value)
+    if len(text) >= 4:  # masking "1" or "ab" everywhere would garble reports; such values are not secrets
+        with _lock:
+            _secrets.add(text)
 
 
 def redact(text: object) -> str:
@@ -38,8 +35,7 @@ def redact(text: object) -> str:
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)
     for secret in secrets:
-        if secret in out:
-            out = out.replace(secret, MASK)
+        out = out.replace(secret, MASK)
     out = _HEADER_RE.sub(lambda m: m.group(1) + MASK, out)
     out = _JSON_RE.sub(lambda m: m.group(1) + f'"{MASK}"', out)
     out = _CURL_HEADER_RE.sub(lambda m: m.group(1) + MASK + m.group(3), out)

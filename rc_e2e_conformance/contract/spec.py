@@ -105,11 +105,9 @@ def _standalone(schema: dict) -> dict:
 
 def response_headers(status: int) -> dict[str, dict]:
     """Declared response headers for `status`: name -> {"required": bool, "schema": dict}."""
-    response = _response_object(int(status)) or {}
-    return {
-        name: {"required": bool(header.get("required", False)), "schema": header.get("schema", {})}
-        for name, header in response.get("headers", {}).items()
-    }
+    headers = (_response_object(int(status)) or {}).get("headers", {})
+    return {name: {"required": bool(h.get("required", False)), "schema": h.get("schema", {})}
+            for name, h in headers.items()}
 
 
 def response_examples(status: int) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import pytest
 from rc_e2e_conformance import __version__
 from rc_e2e_conformance.contract.catalogue import load_catalogue
 from rc_e2e_conformance.contract.errors import HarnessError
-from rc_e2e_conformance.contract.expectations import NONE, Expectations, load_expectations
+from rc_e2e_conformance.contract.expectations import Expectations, load_expectations
 from rc_e2e_conformance.contract.redact import redact
 from rc_e2e_conformance.contract.results import Evidence, RunInfo, TestResult
 from rc_e2e_conformance.contract.spec import spec_sha256
@@ -52,8 +52,7 @@ class Collector:
         data = getattr(report, _ATTR, None)
         if data is None:
             return
-        phases = self._phases.setdefault(report.nodeid, [])
-        phases.append({**data, "duration": report.duration})
+        self._phases.setdefault(report.nodeid, []).append({**data, "duration": report.duration})
         if data["when"] == "teardown":
             result = _combine(report.nodeid, self._phases.pop(report.nodeid))
             self.results.append(result)
@@ -128,14 +127,11 @@ def _doc(item: pytest.Item) -> str:
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    settings = config.stash.get(SETTINGS_KEY, None)
-    path = getattr(settings, "expectations", None)
     try:
-        exps = load_expectations(path) if path else NONE
+        exps = load_expectations(getattr(config.stash.get(SETTINGS_KEY, None), "expectations", None))
     except HarnessError as exc:
         raise pytest.UsageError(redact(str(exc))) from None
-    collector = Collector(exps)
-    config.stash[COLLECTOR_KEY] = collector
+    config.stash[COLLECTOR_KEY] = collector = Collector(exps)
     config.pluginmanager.register(collector, "rcc-report-collector")
 
 

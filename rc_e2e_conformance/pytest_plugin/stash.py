@@ -25,9 +25,8 @@ RUN_KEY = pytest.StashKey["RunInfo"]()
 CLIENT_KEY = pytest.StashKey["Client"]()
 #: The Provisioner, so the plugin can still clean up after an interrupted session.
 PROVISIONER_KEY = pytest.StashKey["Provisioner"]()
-#: The built report dict (set at session end) — the CLI reads the verdict from it.
+#: The built report dict (set at session end; the collector holds it too).
 REPORT_KEY = pytest.StashKey[dict]()
-#: The report Collector of this run (pytest_plugin/collect.py).
 COLLECTOR_KEY = pytest.StashKey["Collector"]()
 
 _BY_NAME: dict[str, pytest.StashKey[Any]] = {"collector": COLLECTOR_KEY, "settings": SETTINGS_KEY, "target": TARGET_KEY}

@@ -38,11 +38,9 @@ def _trim(text: str, limit: int = MAX_FIELD) -> str:
 
 def requirement_status(req: Requirement, tests: Sequence[TestResult], *, strict: bool, selected: bool = True,
                        expectation: Expectation | None = None, run_error: str = "") -> tuple[str, str]:
-    """Status and one-line reason for one requirement (architecture.md §4), expectation applied.
-
-    `run_error` is the run-level harness error (e.g. an interrupt): a selected requirement whose
-    tests never ran because of it was not judged, so it is *error*, not a quiet *skip*.
-    """
+    """Status and one-line reason for one requirement, expectation applied. A selected requirement whose tests
+    never ran because of `run_error` (the run-level harness error, e.g. an interrupt) was not judged: it is
+    *error*, not a quiet *skip*."""
     status, reason = _raw_status(req, tests, strict=strict, selected=selected)
     if status == "skip" and reason == NO_TEST_RAN and run_error:
         return "error", f"not judged: {first_line(run_error)}"
@@ -85,7 +83,7 @@ def _why(test: TestResult) -> str:
 
 
 def verdict_of(statuses: Iterable[str], harness_error: str) -> tuple[str, str]:
-    """fail > error > pass (architecture.md §4): a proven failure is reported as such even when other
+    """fail > error > pass: a proven failure is reported as such even when other
     requirements could not be judged — CI retries exit 2 as infrastructure trouble, a broken release
     must get exit 1. warn/skip/xfail/xpass never fail a run, but a run that judged nothing is *error*."""
     statuses = list(statuses)
@@ -114,10 +112,8 @@ def _evidence(tests: Sequence[TestResult]) -> list[dict[str, str]]:
 def build_report(run: RunInfo, results: list[TestResult], catalogue: Iterable[Requirement],
                  expectations: Expectations | None, strict: bool, today: date, *,
                  selected: Collection[str] = ()) -> dict[str, Any]:
-    """The whole report as a JSON-ready dict (schema: report/schemas/report.schema.json).
-
-    `selected` is the requirement selection (empty = every requirement was selected).
-    """
+    """The whole report as a JSON-ready dict (schema: report/schemas/report.schema.json); `selected` is the
+    requirement selection (empty = every requirement was selected)."""
     catalogue = tuple(catalogue)
     expectations = expectations or NONE
     known = {r.id for r in catalogue}
@@ -158,7 +154,6 @@ def build_report(run: RunInfo, results: list[TestResult], catalogue: Iterable[Re
 
     statuses = [r["status"] for r in requirements]
     verdict, verdict_reason = verdict_of(statuses, run.harness_error)
-    test_counts = {o: sum(1 for t in results if t.outcome == o) for o in OUTCOMES}
     return {
         "schema_version": SCHEMA_VERSION,
         "endpoint": ENDPOINT,
@@ -180,7 +175,7 @@ def build_report(run: RunInfo, results: list[TestResult], catalogue: Iterable[Re
         "summary": {
             "requirements": len(requirements),
             "statuses": {s: statuses.count(s) for s in STATUSES},
-            "tests": {"total": len(results), **test_counts},
+            "tests": {"total": len(results), **{o: sum(1 for t in results if t.outcome == o) for o in OUTCOMES}},
         },
         "requirements": requirements,
         "properties": asdict(run.properties),

@@ -18,6 +18,8 @@ from .render import render_template
 from .write import redact_tree, write_file
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "report.schema.json"
+#: What a matrix column says of its report's target.
+_TARGET_KEYS = ("url", "embedded", "server_version", "profile", "mutant")
 
 
 @lru_cache(maxsize=1)
@@ -68,13 +70,9 @@ def build_matrix(reports: Sequence[dict[str, Any]], labels: Sequence[str] | None
     for i, name in enumerate(names):
         seen[name] += 1
         names[i] = name if seen[name] == 1 else f"{name} #{seen[name]}"
-    columns = [{
-        "label": name, "url": r["target"]["url"], "embedded": r["target"]["embedded"],
-        "server_version": r["target"]["server_version"], "verdict": r["verdict"], "strict": r["strict"],
-        "profile": r["target"].get("profile"), "mutant": r["target"].get("mutant"),
-        "suite_version": r["suite_version"], "spec_sha256": r["spec_sha256"], "finished": r["finished"],
-        "statuses": r["summary"]["statuses"],
-    } for name, r in zip(names, reports, strict=True)]
+    columns = [{"label": name, **{k: r["target"].get(k) for k in _TARGET_KEYS},
+                **{k: r[k] for k in ("verdict", "strict", "suite_version", "spec_sha256", "finished")},
+                "statuses": r["summary"]["statuses"]} for name, r in zip(names, reports, strict=True)]
     order: dict[str, dict[str, Any]] = {}
     for r in reports:
         for req in r["requirements"]:

@@ -1,7 +1,7 @@
 """The CLI's terminal view of a run: one line per requirement as it completes, instead of pytest's dots."""
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import date
 from typing import Any, TextIO
@@ -32,7 +32,7 @@ class Progress:
         self.paths: list[Any] = []
         self.write_error = ""
         self.internal_error = ""
-        self._remaining: dict[str, int] = {}
+        self._remaining: Counter[str] = Counter()  # tests still to come, per requirement
         self._results: dict[str, list[TestResult]] = defaultdict(list)
         self._collector: Any = None
         self._strict = False
@@ -58,8 +58,7 @@ class Progress:
         self._selected = set(getattr(settings, "requirements", ()))
         for item in session.items:
             for mark in item.iter_markers("requirement"):
-                for rid in dict.fromkeys(str(a) for a in mark.args):
-                    self._remaining[rid] = self._remaining.get(rid, 0) + 1
+                self._remaining.update(set(map(str, mark.args)))
         if self._collector is not None:
             self._collector.listeners.append(self._on_result)
         if not self.quiet:
@@ -77,14 +76,12 @@ class Progress:
             self._tell_target()
         for rid in dict.fromkeys(result.requirement_ids):
             self._results[rid].append(result)
-            self._remaining[rid] = self._remaining.get(rid, 1) - 1
+            self._remaining[rid] -= 1
             # An unselected requirement a shared test touched is "not selected" in the report: no line.
             if self._remaining[rid] > 0 or rid not in catalogue or self.quiet or not self._wanted(rid):
                 continue
-            exp = None
-            if self._collector is not None:
-                version = getattr(self._target(), "server_version", None)
-                exp = self._collector.expectations.applicable(rid, version, date.today())
+            version = getattr(self._target(), "server_version", None)  # (a listener of the collector: it exists)
+            exp = self._collector.expectations.applicable(rid, version, date.today())
             status, reason = requirement_status(catalogue[rid], self._results[rid], strict=self._strict,
                                                 expectation=exp)
             head, _, tail = reason.partition(": ")
