@@ -207,10 +207,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     append_step_summary(progress.paths)
     if progress.write_error:
         return _fail(progress.write_error)
-    verdict = report["verdict"]
-    if verdict == "error":
+    if report["verdict"] == "error":
         return _fail(f"could not judge: {_why_error(report)}")
-    return EXIT_BY_VERDICT[verdict]
+    return EXIT_BY_VERDICT[report["verdict"]]
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -230,16 +229,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def _interrupted_early(args: argparse.Namespace | None) -> int:
     """Ctrl-C before pytest started (imports, configuration): still a report, when the settings allow one."""
-    if args is None or args.command != "run":
-        return _fail("interrupted (before the run started: no report written)")
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the report takes milliseconds: let it finish
-    try:
-        from rc_e2e_conformance.report.ci import INTERRUPTED, write_interrupted_report
+    if args is not None and args.command == "run":
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the report takes milliseconds: let it finish
+        with contextlib.suppress(HarnessError, OSError, KeyboardInterrupt):
+            from rc_e2e_conformance.report.ci import INTERRUPTED, write_interrupted_report
 
-        _, paths = write_interrupted_report(_settings(args))
-    except (HarnessError, OSError, KeyboardInterrupt):
-        return _fail("interrupted (before the run started: no report written)")
-    return _fail(f"could not judge: {INTERRUPTED} — reports: {', '.join(str(p) for p in paths)}")
+            _, paths = write_interrupted_report(_settings(args))
+            return _fail(f"could not judge: {INTERRUPTED} — reports: {', '.join(str(p) for p in paths)}")
+    return _fail("interrupted (before the run started: no report written)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
