@@ -2,23 +2,11 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 
 import pytest
 
-from rc_e2e_conformance.contract.config import load_settings
 from rc_e2e_conformance.contract.errors import ProvisioningError
-from rc_e2e_conformance.server.client import Client
 from rc_e2e_conformance.server.provisioning import Provisioner
-from rc_e2e_conformance.server.targets import Target, open_target, stop
-
-
-@pytest.fixture(scope="module")
-def embedded() -> Iterator[tuple[Target, Client]]:
-    target, client = open_target(load_settings({}, {}, None))
-    yield target, client
-    client.close()
-    stop(target)
 
 
 def _provisioner(embedded, **kwargs) -> Provisioner:
