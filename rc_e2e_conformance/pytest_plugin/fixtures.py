@@ -88,7 +88,8 @@ def provisioner(pytestconfig: pytest.Config, target: Target, client: Client) -> 
 
 @pytest.fixture(scope="session")
 def privileged(provisioner: Provisioner, totp_on: bool) -> Actor:
-    """A created user with role admin (holds edit-other-user-e2ee), TOTP on (where the server has it) and E2E keys."""
+    """A created user with role admin (holds edit-other-user-e2ee), TOTP on (where the server has it) and E2E keys
+    (PERM-02 names it: a refused call must leave them). A session a broken server ends is renewed (server/actors.py)."""
     return provisioner.create_user("admin", totp=totp_on, keys=True)
 
 
