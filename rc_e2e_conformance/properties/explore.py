@@ -303,10 +303,10 @@ class Exploration:
 
     def _intact_problems(self, actor: Actor) -> list[str]:
         problems = []
-        if self.provisioner.me(actor).status_code != 200:
+        if actor.me().status_code != 200:
             problems.append("its session")
             actor.relogin()  # a fresh session to read the keys with
-        resp = self.provisioner.fetch_keys(actor)
+        resp = actor.fetch_keys()
         try:
             body = resp.json()
         except ValueError:
@@ -338,8 +338,8 @@ def _fresh_credentials(case: Any, caller: PropertyCaller) -> None:
 def _admin_keys_digest(provisioner: Provisioner) -> str | None:
     """A digest of the configured admin's session state and keys (None when they cannot be read)."""
     admin = provisioner.admin
-    me = provisioner.me(admin)
-    keys = provisioner.fetch_keys(admin)
+    me = admin.me()
+    keys = admin.fetch_keys()
     if keys.status_code != 200:
         return None
     try:

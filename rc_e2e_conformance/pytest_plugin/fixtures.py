@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from rc_e2e_conformance.contract.catalogue import by_id
 from rc_e2e_conformance.contract.config import Settings
-from rc_e2e_conformance.contract.errors import HarnessError, ProvisioningError
+from rc_e2e_conformance.contract.errors import HarnessError
 from rc_e2e_conformance.server.actors import Actor
 from rc_e2e_conformance.server.client import Client
 from rc_e2e_conformance.server.provisioning import Provisioner
@@ -88,36 +88,15 @@ def provisioner(pytestconfig: pytest.Config, target: Target, client: Client) -> 
 
 @pytest.fixture(scope="session")
 def privileged(provisioner: Provisioner, totp_on: bool) -> Actor:
-    """A created user with role admin (holds edit-other-user-e2ee), TOTP on (where the server has it) and E2E keys."""
+    """A created user with role admin (holds edit-other-user-e2ee), TOTP on (where the server has it) and E2E keys
+    (PERM-02 names it: a refused call must leave them). A session a broken server ends is renewed (server/actors.py)."""
     return provisioner.create_user("admin", totp=totp_on, keys=True)
 
 
 @pytest.fixture(scope="session")
 def unprivileged(provisioner: Provisioner, totp_on: bool) -> Actor:
     """A created user with role user (lacks edit-other-user-e2ee and the rate-limit bypass), TOTP where possible."""
-    return provisioner.create_user("user", totp=totp_on, keys=False, login_now=True)
-
-
-@pytest.fixture
-def make_user(provisioner: Provisioner) -> Iterator[Callable[..., Actor]]:
-    """Factory for disposable users, deleted after the test (and swept by prefix at session end)."""
-    made: list[Actor] = []
-
-    def make(role: str = "user", totp: bool = False, keys: bool = True, verified: bool | None = None,
-             login: bool | None = None) -> Actor:
-        actor = provisioner.create_user(role, totp=totp, keys=keys, verified=verified, login_now=login)
-        made.append(actor)
-        return actor
-
-    yield make
-    failures = []
-    for actor in made:
-        try:
-            provisioner.delete_user(actor)
-        except HarnessError as exc:
-            failures.append(str(exc))
-    if failures:
-        raise ProvisioningError("; ".join(failures))
+    return provisioner.create_user("user", totp=totp_on, keys=False)
 
 
 @pytest.fixture(scope="session")
@@ -162,7 +141,7 @@ def two_factor(rcc_settings: Settings, two_factor_setting: bool | None) -> bool 
     return False if rcc_settings.declare_2fa_off else two_factor_setting
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def two_factor_enforced(rcc_settings: Settings, two_factor_setting: bool | None, totp_on: bool) -> None:
     """TFA-* judge only where 2FA is on; switched off, they are not judged — and the run cannot pass unless declared."""
     if rcc_settings.declare_2fa_off:

@@ -1,6 +1,9 @@
-"""Actors: logged-in users a test acts as (their id, token, TOTP secret), and the one login routine."""
+"""Actors: the users a test acts as. Each acts itself (`privileged.reset(userId=…)` returns the answer) and
+keeps its session: one that a (broken) server may have ended is renewed with one login before its next call."""
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +15,12 @@ from rc_e2e_conformance.contract.redact import redact, register_secret
 from .client import Client
 from .totp import Totp, password_code
 
-LOGIN = "/api/v1/login"
+API = "/api/v1"
+LOGIN = f"{API}/login"
+RESET = f"{API}/users.resetE2EKey"
+#: The body keys that name a target (behaviour.md §1.1); a body naming nobody else is a self-reset.
+TARGET_KEYS = ("userId", "username", "user")
+_DEFAULT: Any = type("_Default", (), {"__repr__": lambda self: "<default>"})()
 
 
 def json_body(resp: requests.Response, what: str) -> dict[str, Any]:
@@ -24,6 +32,14 @@ def json_body(resp: requests.Response, what: str) -> dict[str, Any]:
         raise TargetError(redact(f"{what}: HTTP {resp.status_code} with a non-JSON answer ({ctype})")) from None
     if not isinstance(body, dict):
         raise TargetError(redact(f"{what}: HTTP {resp.status_code} with a JSON {type(body).__name__}, not an object"))
+    return body
+
+
+def ok_body(resp: requests.Response, what: str) -> dict[str, Any]:
+    """The JSON object of a set-up call that must succeed (HTTP 200, no `success: false`), else ProvisioningError."""
+    body = json_body(resp, what)
+    if resp.status_code != 200 or body.get("success") is False:
+        raise ProvisioningError(redact(f"{what} failed (HTTP {resp.status_code}): {_reason(body)}"))
     return body
 
 
@@ -82,9 +98,15 @@ def refusal_reason(status: int, body: dict[str, Any], sent_code: bool) -> str:
     return _reason(body)
 
 
-@dataclass
+@dataclass(eq=False)
 class Actor:
-    """A user the suite created (or the configured admin) with a live session."""
+    """A user the suite created (or the configured admin), bound to the run's client.
+
+    Its session is renewed (one login, before the next call) when the server may have ended it: a 401
+    to its own credentials, or a 2xx to a reset that named no one else (a self-reset). Only an actor
+    that can log in again is renewed: password, plus TOTP when it has it — never the admin, nor a
+    user with e-mail 2FA only (its codes go to a mailbox the suite cannot read).
+    """
 
     id: str
     username: str
@@ -96,20 +118,19 @@ class Actor:
     roles: tuple[str, ...] = ("user",)
     verified: bool = True
     keys: tuple[str, str] | None = field(default=None, repr=False)  # (public, private) as set by the suite
-    client: Client | None = field(default=None, repr=False, compare=False)
+    client: Client | None = field(default=None, repr=False)
+    stale: bool = field(default=False, repr=False)  # its session may be gone: log in before the next call
+    created: float = field(default_factory=time.monotonic, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def totp(self) -> Totp | None:
         return Totp(self.totp_secret) if self.totp_secret else None
 
-    def auth_headers(self, code: str | None = None) -> dict[str, str]:
-        """X-User-Id/X-Auth-Token (+ x-2fa-code when `code` is given)."""
-        if not self.token:
-            raise ProvisioningError(f"user {self.username} has no session (it was never logged in)")
-        headers = {"X-User-Id": self.id, "X-Auth-Token": self.token}
-        if code is not None:
-            headers["x-2fa-code"] = code
-        return headers
+    @property
+    def can_login(self) -> bool:
+        """Whether the suite can log this user in without a mailbox: a password, and TOTP or no verified address."""
+        return bool(self.password) and (self.totp_secret is not None or not self.verified)
 
     def code(self) -> str:
         """A code the server accepts for this user: fresh TOTP, else the password fallback hash."""
@@ -122,8 +143,59 @@ class Actor:
         raise ProvisioningError(f"user {self.username} has e-mail 2FA only; the suite cannot read its codes")
 
     def relogin(self) -> Actor:
-        """Log in again (new token), e.g. after a key reset logged the user out."""
+        """Log in (a new token), e.g. after a reset logged the user out."""
         if self.client is None:
             raise ProvisioningError(f"user {self.username} is not bound to a client")
         self.id, self.token = login(self.client, self.username, self.password, self.totp)
+        self.stale = False
         return self
+
+    def call(self, method: str, path: str, *, code: str | None = None, token: str | None = None,
+             **kwargs: Any) -> requests.Response:
+        """One request to /api/v1/`path` as this user: its session (or an old `token`), `x-2fa-code` if `code`."""
+        if self.client is None:
+            raise ProvisioningError(f"user {self.username} is not bound to a client")
+        own = token is None
+        if own and (self.stale or not self.token) and self.can_login:
+            with self._lock:  # the pool and the pytest thread may both find it stale: one login
+                if self.stale or not self.token:
+                    self.relogin()
+        if own and not self.token:
+            raise ProvisioningError(f"user {self.username} has no session (it cannot log in again)")
+        headers = {"X-User-Id": self.id, "X-Auth-Token": str(token or self.token)}
+        if code is not None:
+            headers["x-2fa-code"] = code
+        resp = self.client.request(method, f"{API}/{path}", headers=headers, **kwargs)
+        if own and resp.status_code == 401:
+            self.stale = True
+        return resp
+
+    def reset(self, body: Any = _DEFAULT, /, *, code: str | None = _DEFAULT, **fields: Any) -> requests.Response:
+        """`users.resetE2EKey` as this user: the body is `fields` (`{}` without any: a self-reset) or a raw
+        `body` (e.g. `[]`); `code` is a fresh valid one by default, None for no `x-2fa-code`, or the text to send."""
+        if body is _DEFAULT:
+            body = fields
+        elif fields:
+            raise TypeError("reset() takes a raw body or body fields, not both")
+        resp = self.call("POST", "users.resetE2EKey", code=self.code() if code is _DEFAULT else code, json=body)
+        if 200 <= resp.status_code < 300 and not self._names_another(body):
+            self.stale = True  # a self-reset (wanted or not) logs the caller out
+        return resp
+
+    def _names_another(self, body: Any) -> bool:
+        """Does the body name a target, and only users other than this one (by any key, in any case)?"""
+        named = {v.strip().lower() for k in TARGET_KEYS
+                 if isinstance(body, dict) and isinstance(v := body.get(k), str) and v.strip()}
+        return bool(named) and not named & {self.id.lower(), self.username.lower()}
+
+    def me(self, token: str | None = None) -> requests.Response:
+        """`GET me` with this user's session, or with an old `token` (never renewed for that)."""
+        return self.call("GET", "me", token=token)
+
+    def fetch_keys(self) -> requests.Response:
+        """`GET e2e.fetchMyKeys` as this user (the raw answer, for an expectation)."""
+        return self.call("GET", "e2e.fetchMyKeys")
+
+    def logout(self) -> None:
+        ok_body(self.call("POST", "logout"), f"logout of {self.username}")
+        self.token = None

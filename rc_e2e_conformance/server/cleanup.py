@@ -19,7 +19,6 @@ from .state import PREFIX_RE, RunState, records_for, state_dir
 if TYPE_CHECKING:  # provisioning imports this module (signals_deferred): import it lazily here
     from .provisioning import Provisioner
 
-API = "/api/v1"
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -109,9 +108,10 @@ def signals_deferred(*, reraise: bool) -> Iterator[None]:
 
 # -- `rc-conformance cleanup` ----------------------------------------------------------------------
 def _admin_call(prov: Provisioner, method: str, path: str, what: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
+    """The provisioner's admin call (the one way the admin calls the server), as (status, JSON object)."""
     from .actors import json_body
 
-    resp = prov.client.request(method, f"{API}/{path}", headers=prov.admin.auth_headers(), **kwargs)
+    resp = prov.admin_call(method, path, what, **kwargs)
     return resp.status_code, json_body(resp, what)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import requests
 
-from rc_e2e_conformance.contract.errors import TargetError
+from rc_e2e_conformance.contract.errors import ProvisioningError, TargetError
 from rc_e2e_conformance.contract.redact import redact
 from rc_e2e_conformance.contract.results import Evidence
 
@@ -25,6 +25,8 @@ TOTP_MAX_ATTEMPTS = "TOTP Maximun Failed Attempts Reached [totp-max-attempts]"  
 #: Answers of a gateway or an overloaded server (502 Bad Gateway, 503 Unavailable, 504 Gateway Timeout).
 UNAVAILABLE = (502, 503, 504)
 TWO_FACTOR_ERRORS = ("totp-required", "totp-invalid", "totp-max-attempts")
+#: Refusals that come before the handler's permission check (behaviour.md §1.1).
+BEFORE_PERMISSION = ("totp-required", "totp-invalid", "error-invalid-user", "error-user-param-not-provided")
 RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 #: Request headers worth showing in evidence and curl lines (the rest is requests' boilerplate).
 _SHOWN_HEADERS = ("x-user-id", "x-auth-token", "x-2fa-code", "x-2fa-method", "content-type")
@@ -201,6 +203,24 @@ def expect_error(resp: requests.Response, status: int = 400, error_type: str | N
         _check_schema(resp, body, problems)
     _judge(resp, f"{status} {error_type if isinstance(error_type, str) else 'error'}", problems, status)
     return body
+
+
+def precondition(resp: requests.Response, what: str, *, reached_permission_check: bool = False) -> None:
+    """A call a judgement rests on, not the one judged: it must succeed (200, success true) — or, with
+    `reached_permission_check`, get past authentication, rate limit, 2FA and the lookup. Otherwise there
+    is nothing to judge: ProvisioningError ("could not judge"), never a failure."""
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    body = body if isinstance(body, dict) else {}
+    if reached_permission_check:
+        ok = resp.status_code not in (401, 429, *UNAVAILABLE) and body.get("errorType") not in BEFORE_PERMISSION
+    else:
+        ok = resp.status_code == 200 and body.get("success") is True
+    if not ok:
+        raise ProvisioningError(redact(f"{what} was refused (HTTP {resp.status_code}: {body.get('error')}); "
+                                       f"cannot judge. Reproduce: {curl_line(resp.request)}"))
 
 
 def expect_success(resp: requests.Response, *, headers: Iterable[str] = ()) -> Any:

@@ -13,14 +13,11 @@ import requests
 from rc_e2e_conformance.contract.errors import ProvisioningError
 from rc_e2e_conformance.contract.redact import redact, register_secret
 
-from .actors import EMAIL_CODE_WAYS_OUT, Actor, json_body, login
+from .actors import EMAIL_CODE_WAYS_OUT, Actor, login, ok_body
 from .cleanup import signals_deferred
 from .client import Client
-from .expect import expect_error
 from .totp import Totp, password_code
 
-API = "/api/v1"
-RESET = f"{API}/users.resetE2EKey"
 LIST_PAGE = 500
 
 
@@ -39,14 +36,6 @@ def _two_factor_challenge(resp: requests.Response) -> str | None:
     if not isinstance(details, dict):
         details = {}
     return str(details.get("method") or "totp")
-
-
-def _ok(resp: requests.Response, what: str) -> dict[str, Any]:
-    body = json_body(resp, what)
-    if resp.status_code != 200 or body.get("success") is False:
-        reason = body.get("error") or body.get("message") or "no reason given"
-        raise ProvisioningError(redact(f"{what} failed (HTTP {resp.status_code}): {reason}"))
-    return body
 
 
 class Provisioner:
@@ -74,44 +63,47 @@ class Provisioner:
         register_secret(admin_password)
         register_secret(admin_token)
 
-    # -- the admin session ---------------------------------------------------------------------
+    # -- the admin: the one way it calls the server ----------------------------------------------
     @property
     def admin(self) -> Actor:
         """The configured admin's session: its personal access token, else one login (never retried)."""
-        if self._admin_refused is not None:
-            raise self._admin_refused
-        if self._admin is None:
-            try:
-                self._admin = self._admin_session()
-            except ProvisioningError as exc:
-                self._admin_refused = exc
-                raise
-        return self._admin
+        with self._lock:  # the first use may come from two threads: still one login
+            if self._admin_refused is not None:
+                raise self._admin_refused
+            if self._admin is None:
+                try:
+                    self._admin = self._admin_session()
+                except ProvisioningError as exc:
+                    self._admin_refused = exc
+                    raise
+            return self._admin
 
     def _admin_session(self) -> Actor:
+        # No password on the Actor: the admin is never logged in again behind the operator's back.
         if self._admin_pat is not None:
             uid, token = self._admin_pat
-            resp = self.client.get(f"{API}/me", headers={"X-User-Id": uid, "X-Auth-Token": token})
-            body = json_body(resp, "GET /api/v1/me with the admin's personal access token")
-            if resp.status_code != 200:
-                raise ProvisioningError(redact(f"the admin's personal access token was refused (HTTP "
-                                               f"{resp.status_code}): check RCC_ADMIN_USER_ID and RCC_ADMIN_TOKEN"))
-            return Actor(id=uid, username=str(body.get("username") or self._admin_user or uid),
-                         password=self._admin_password, email="", token=token, roles=("admin",),
-                         client=self.client)
+            admin = Actor(id=uid, username=self._admin_user or uid, password="", email="", token=token,
+                          roles=("admin",), client=self.client)
+            status = admin.me().status_code
+            if status != 200:
+                raise ProvisioningError(f"the admin's personal access token was refused (HTTP {status}): check "
+                                        "RCC_ADMIN_USER_ID and RCC_ADMIN_TOKEN")
+            return admin
         uid, token = login(self.client, self._admin_user, self._admin_password, self._admin_totp)
-        return Actor(id=uid, username=self._admin_user, password=self._admin_password, email="",
-                     token=token, roles=("admin",), client=self.client)
+        return Actor(id=uid, username=self._admin_user, password="", email="", token=token, roles=("admin",),
+                     client=self.client)
 
-    def _as_admin(self, method: str, path: str, what: str, **kwargs: Any) -> dict[str, Any]:
-        """One admin call; a 2FA challenge (8.x users.create, …) is answered once with the code it names."""
-        headers = self.admin.auth_headers()
-        resp = self.client.request(method, f"{API}/{path}", headers=headers, **kwargs)
+    def admin_call(self, method: str, path: str, what: str, **kwargs: Any) -> requests.Response:
+        """One call as the admin; a 2FA challenge (8.x users.create, …) is answered once with the code it names."""
+        resp = self.admin.call(method, path, **kwargs)
         challenge = _two_factor_challenge(resp)
         if challenge is not None:
-            code = self._admin_code(challenge, what)
-            resp = self.client.request(method, f"{API}/{path}", headers={**headers, "x-2fa-code": code}, **kwargs)
-        return _ok(resp, what)
+            resp = self.admin.call(method, path, code=self._admin_code(challenge, what), **kwargs)
+        return resp
+
+    def as_admin(self, method: str, path: str, what: str, **kwargs: Any) -> dict[str, Any]:
+        """`admin_call` that must succeed: its JSON object, else ProvisioningError."""
+        return ok_body(self.admin_call(method, path, what, **kwargs), what)
 
     def _admin_code(self, method: str, what: str) -> str:
         """The admin's code for a 2FA-protected setup call, by the method the server asked for."""
@@ -129,7 +121,7 @@ class Provisioner:
 
     def read_setting(self, setting_id: str) -> Any:
         """A server setting's value as the admin reads it (GET settings/<id>); None when it cannot be read."""
-        resp = self.client.get(f"{API}/settings/{setting_id}", headers=self.admin.auth_headers())
+        resp = self.admin_call("GET", f"settings/{setting_id}", f"read setting {setting_id}")
         try:
             body = resp.json()
         except ValueError:
@@ -145,8 +137,8 @@ class Provisioner:
             return f"{self.prefix}{role[0]}{self._count}"
 
     def create_user(self, role: str = "user", *, totp: bool = False, keys: bool = True,
-                    verified: bool | None = None, login_now: bool | None = None) -> Actor:
-        """A new user with one role, optional TOTP and E2E keys, logged in when it needs a session.
+                    verified: bool | None = None) -> Actor:
+        """A new user with one role, optional TOTP and E2E keys; it logs in when it first needs a session.
 
         Set up the way a default Rocket.Chat allows without a mailbox (behaviour.md §11.1): created
         with an unverified address (so e-mail 2FA is not active), logged in, then — when it must be
@@ -164,7 +156,7 @@ class Provisioner:
         body = {"username": username, "email": email, "name": f"conformance {username}", "password": password,
                 "roles": [role], "verified": False, "joinDefaultChannels": False,
                 "sendWelcomeEmail": False, "requirePasswordChange": False}
-        data = self._as_admin("POST", "users.create", f"create user {username}", json=body)
+        data = self.as_admin("POST", "users.create", f"create user {username}", json=body)
         try:
             uid = str(data["user"]["_id"])
         except (KeyError, TypeError):
@@ -174,12 +166,10 @@ class Provisioner:
         self._created[uid] = actor
         if self.journal is not None:
             self.journal.add_user(uid, username)
-        # A verified user without TOTP has e-mail 2FA at login: its only session is the one made now.
-        if verified or (login_now if login_now is not None else keys):
+        if verified:  # logged in first: once verified without TOTP, a login would need an e-mailed code
             actor.relogin()
-        if verified:
-            self._as_admin("POST", "users.update", f"mark the address of {username} verified",
-                           json={"userId": uid, "data": {"verified": True}})
+            self.as_admin("POST", "users.update", f"mark the address of {username} verified",
+                          json={"userId": uid, "data": {"verified": True}})
             actor.verified = True
         if totp:
             self.enable_totp(actor)
@@ -190,8 +180,8 @@ class Provisioner:
     def _method_call(self, actor: Actor, method: str, params: list[Any]) -> Any:
         """A DDP method over REST (method.call/<name>); returns the inner result or raises."""
         message = json.dumps({"msg": "method", "id": "1", "method": method, "params": params})
-        data = _ok(self.client.post(f"{API}/method.call/{method}", headers=actor.auth_headers(),
-                                    json={"message": message}), f"{method} for {actor.username}")
+        data = ok_body(actor.call("POST", f"method.call/{method}", json={"message": message}),
+                       f"{method} for {actor.username}")
         try:
             inner = json.loads(data["message"])
         except (KeyError, TypeError, ValueError):
@@ -222,63 +212,10 @@ class Provisioner:
         public = json.dumps({"kty": "RSA", "e": "AQAB", "n": f"rcc-{secrets.token_hex(16)}"})
         private = f"rcc-private-{secrets.token_hex(24)}"
         register_secret(private)
-        _ok(self.client.post(f"{API}/e2e.setUserPublicAndPrivateKeys", headers=actor.auth_headers(),
-                             json={"public_key": public, "private_key": private, "force": True}),
-            f"set E2E keys of {actor.username}")
+        ok_body(actor.call("POST", "e2e.setUserPublicAndPrivateKeys",
+                           json={"public_key": public, "private_key": private, "force": True}),
+                f"set E2E keys of {actor.username}")
         actor.keys = (public, private)
-
-    def fetch_keys(self, actor: Actor) -> requests.Response:
-        """`GET e2e.fetchMyKeys` as `actor` with its current token (the raw answer, for an expectation)."""
-        return self.client.get(f"{API}/e2e.fetchMyKeys", headers=actor.auth_headers())
-
-    def me(self, actor: Actor) -> requests.Response:
-        return self.client.get(f"{API}/me", headers=actor.auth_headers())
-
-    def logout(self, actor: Actor) -> None:
-        _ok(self.client.post(f"{API}/logout", headers=actor.auth_headers()), f"logout of {actor.username}")
-
-    def spend_code(self, caller: Actor, code: str, target: Actor) -> None:
-        """Setup step: one reset of `target` with `code` that must succeed (e.g. to use up a backup code)."""
-        resp = self.client.post(RESET, headers=caller.auth_headers(code), json={"userId": target.id})
-        body = json_body(resp, "setup reset")
-        if resp.status_code != 200 or body.get("success") is not True:
-            raise ProvisioningError(redact(f"setup reset of {target.username} with a valid code was refused "
-                                           f"(HTTP {resp.status_code}: {body.get('error')}); cannot judge"))
-
-    def attempt_refused_reset(self, caller: Actor, target: Actor) -> None:
-        """Setup for PERM-02: `caller` (without the permission) names `target` with a valid code.
-
-        The answer itself is judged by PERM-01; here it only has to have reached the permission check.
-        Refused earlier (401, 429, 2FA, lookup), the call says nothing about what a refusal changes.
-        """
-        resp = self.client.post(RESET, headers=caller.auth_headers(caller.code()), json={"userId": target.id})
-        body = json_body(resp, "refused reset")
-        early = body.get("errorType") in ("totp-required", "totp-invalid", "error-invalid-user",
-                                          "error-user-param-not-provided")
-        if resp.status_code in (401, 429) or early:
-            raise ProvisioningError(redact(f"the call by {caller.username} was refused before the permission check "
-                                           f"(HTTP {resp.status_code}: {body.get('error')}); cannot judge"))
-
-    def spend_wrong_email_codes(self, caller: Actor, body: dict[str, Any], wrong: int) -> None:
-        """Setup for TFA-10: have a code e-mailed (call without a code), then send `wrong` wrong codes."""
-        for code in [None] + ["000000"] * wrong:
-            resp = self.client.post(RESET, headers=caller.auth_headers(code), json=body)
-            if resp.status_code != 400:
-                # The server broke the rule under test (TFA-10) while being set up for it: a failure, not an error.
-                expect_error(resp, 400, "totp-required" if code is None else "totp-invalid")
-
-    def exhaust_rate_limit(self, caller: Actor, body: dict[str, Any]) -> int:
-        """Setup for RATE-01: call until the window is used up (Remaining 0 or a 429); returns calls made."""
-        cap = 10  # Rocket.Chat's default; replaced by X-RateLimit-Limit when the server sends it
-        sent = 0
-        while sent <= cap:
-            resp = self.client.post(RESET, headers=caller.auth_headers(), json=body)
-            sent += 1
-            if resp.status_code == 429 or resp.headers.get("X-RateLimit-Remaining") == "0":
-                break
-            limit = resp.headers.get("X-RateLimit-Limit", "")
-            cap = min(int(limit), 100) if limit.isdigit() else cap
-        return sent
 
     # -- cleanup -------------------------------------------------------------------------------
     def pending(self) -> bool:
@@ -286,8 +223,8 @@ class Provisioner:
         return bool(self._created)
 
     def delete_user(self, actor: Actor) -> None:
-        self._as_admin("POST", "users.delete", f"delete user {actor.username}",
-                       json={"userId": actor.id, "confirmRelinquish": True})
+        self.as_admin("POST", "users.delete", f"delete user {actor.username}",
+                      json={"userId": actor.id, "confirmRelinquish": True})
         self._created.pop(actor.id, None)
         if self.journal is not None:
             self.journal.remove_user(actor.id)
@@ -297,16 +234,15 @@ class Provisioner:
         found: list[dict[str, Any]] = []
         offset = 0
         while True:
-            page = self._as_admin("GET", "users.list", "list users",
-                                  params={"count": LIST_PAGE, "offset": offset})
+            page = self.as_admin("GET", "users.list", "list users", params={"count": LIST_PAGE, "offset": offset})
             users = page.get("users") or []
             found += [u for u in users if str(u.get("username", "")).startswith(self.prefix)]
             offset += len(users)
             if not users or offset >= int(page.get("total") or 0):
                 break
         for user in found:
-            self._as_admin("POST", "users.delete", f"delete leftover user {user.get('username')}",
-                           json={"userId": user["_id"], "confirmRelinquish": True})
+            self.as_admin("POST", "users.delete", f"delete leftover user {user.get('username')}",
+                          json={"userId": user["_id"], "confirmRelinquish": True})
         return [str(u.get("username")) for u in found]
 
     def cleanup(self) -> None:
@@ -342,20 +278,20 @@ class Provisioner:
         """Add `role` to `permission` for the duration of the block, then restore the previous roles."""
         if not self.allow_config_changes:
             raise ProvisioningError("changing permissions is not allowed on this target (allow_config_changes)")
-        listing = self._as_admin("GET", "permissions.listAll", "list permissions")
+        listing = self.as_admin("GET", "permissions.listAll", "list permissions")
         before = next((p.get("roles") for p in listing.get("update", []) if p.get("_id") == permission), None)
         if before is None:
             raise ProvisioningError(f"permission {permission} not found on the target")
         after = sorted(set(before) | {role})
         if self.journal is not None:  # recorded first: a kill during the update still knows the old roles
             self.journal.permission_changing(permission, list(before), after)
-        self._as_admin("POST", "permissions.update", f"grant {permission} to {role}",
-                       json={"permissions": [{"_id": permission, "roles": after}]})
+        self.as_admin("POST", "permissions.update", f"grant {permission} to {role}",
+                      json={"permissions": [{"_id": permission, "roles": after}]})
         try:
             yield
         finally:
             with signals_deferred(reraise=True):  # an interrupt must not land between grant and restore
-                self._as_admin("POST", "permissions.update", f"restore {permission}",
-                               json={"permissions": [{"_id": permission, "roles": list(before)}]})
+                self.as_admin("POST", "permissions.update", f"restore {permission}",
+                              json={"permissions": [{"_id": permission, "roles": list(before)}]})
                 if self.journal is not None:
                     self.journal.permission_restored(permission)

@@ -14,10 +14,8 @@ from rc_e2e_conformance.contract.errors import ConfigError, TargetError
 from rc_e2e_conformance.contract.redact import redact, register_secret
 from rc_e2e_conformance.contract.releases import Release, release_of
 
-from .actors import Actor, json_body
+from .actors import json_body
 from .client import Client
-
-RESET = "/api/v1/users.resetE2EKey"
 
 
 @dataclass
@@ -125,25 +123,6 @@ def probe_info(client: Client) -> dict[str, Any]:
         raise TargetError(redact(f"{where} does not look like Rocket.Chat: HTTP {resp.status_code} "
                                  f"without {{'success': true, 'version': …}}"))
     return body
-
-
-def probe_two_factor(client: Client, caller: Actor) -> bool | None:
-    """Is 2FA enforced? A privileged caller sends no code and names a user that cannot exist.
-
-    `totp-required` → on; `error-invalid-user` → off (TEST_MODE or the 2FA setting is off, §3.1);
-    anything else → None (cannot tell; the TFA tests then run and judge). Nothing can be reset.
-    """
-    resp = client.post(RESET, headers=caller.auth_headers(),
-                       json={"userId": f"rcc-no-such-user-{secrets.token_hex(8)}"})
-    try:
-        error_type = resp.json().get("errorType")
-    except (ValueError, AttributeError):
-        return None
-    if error_type == "totp-required":
-        return True
-    if error_type == "error-invalid-user":
-        return False
-    return None
 
 
 def stop(target: Target) -> None:

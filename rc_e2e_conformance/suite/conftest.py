@@ -1,8 +1,6 @@
 """Activates the conformance plugin for the suite, plus small fixtures shared by the test modules."""
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from rc_e2e_conformance.properties import schema
@@ -24,26 +22,27 @@ def pytest_configure(config: pytest.Config) -> None:
                      tls_verify=settings.tls_verify)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def nobody(provisioner: Provisioner) -> str:
     """A userId/username that cannot exist: this run's prefix is unique and "nobody" is never created."""
     return f"{provisioner.prefix}nobody"
 
 
-@pytest.fixture
-def victim(make_user: Callable[..., Actor]) -> Actor:
-    """A disposable target without a session or keys (cheapest possible user)."""
-    return make_user("user", keys=False)
+@pytest.fixture(scope="session")
+def victim(provisioner: Provisioner) -> Actor:
+    """The session's target that is only ever named: no keys, no session, so resetting it again and again
+    changes nothing the next test could notice."""
+    return provisioner.create_user("user", keys=False)
 
 
-@pytest.fixture
-def throwaway_admin(make_user: Callable[..., Actor]) -> Actor:
-    """A disposable admin-role caller (exempt from the rate limiter) using the 2FA password fallback.
+@pytest.fixture(scope="session")
+def fallback_caller(provisioner: Provisioner) -> Actor:
+    """An admin-role caller (exempt from the rate limiter) whose second factor is the password fallback.
 
-    Used where a broken server could spoil the caller (log it out, reset it) so the session's
-    `privileged` caller stays usable for the other tests.
+    A broken server may end its session (a blank userId taken for a self-reset, a logged-out caller):
+    it then logs in again before its next call (server/actors.py), so the next test still has a caller.
     """
-    return make_user("admin", keys=False, verified=False, login=True)
+    return provisioner.create_user("admin", keys=False)
 
 
 @pytest.fixture(autouse=True)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from rc_e2e_conformance.server.actors import RESET
 from rc_e2e_conformance.server.expect import expect_json, expect_unauthorized
 from rc_e2e_conformance.server.inflight import Context, answered_ahead
-from rc_e2e_conformance.server.provisioning import RESET
 
 requirement = pytest.mark.requirement
 WRONG_TOKEN = "rcc-wrong-token-0000000000000000000000000"
@@ -38,9 +38,11 @@ def token_of_another_user(s: Context):
 
 
 def logged_out_token(s: Context):
-    caller = s.provisioner.create_user("admin", keys=False, verified=False, login_now=True)  # password fallback
-    s.provisioner.logout(caller)
-    return s.client.post(RESET, headers=caller.auth_headers(caller.code()), json={"userId": s.nobody})
+    caller = s.provisioner.create_user("admin", keys=False).relogin()  # its own user: the scenario logs it out
+    token = caller.token
+    caller.logout()
+    return s.client.post(RESET, headers={"X-User-Id": caller.id, "X-Auth-Token": token, "x-2fa-code": caller.code()},
+                         json={"userId": s.nobody})
 
 
 def code_and_body_without_credentials(s: Context):
@@ -98,11 +100,11 @@ def test_unauthorized_before_two_factor_and_body(answer):
 
 
 def totp_required(s: Context):
-    return s.client.post(RESET, headers=s.privileged.auth_headers(), json={"userId": s.nobody})
+    return s.privileged.reset(userId=s.nobody, code=None)
 
 
 def invalid_user(s: Context):
-    return s.client.post(RESET, headers=s.privileged.auth_headers(s.privileged.code()), json={"userId": s.nobody})
+    return s.privileged.reset(userId=s.nobody)
 
 
 # Three answers of different kinds; each must be JSON whatever its status.

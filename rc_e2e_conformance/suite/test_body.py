@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 
 from rc_e2e_conformance.server.expect import INVALID_USER, USER_PARAM_NOT_PROVIDED, expect_error
-from rc_e2e_conformance.server.provisioning import RESET
 
 requirement = pytest.mark.requirement
 
@@ -16,21 +15,18 @@ requirement = pytest.mark.requirement
     pytest.param({"userId": {}}, id="object-value"),
     pytest.param({"username": ["a"]}, id="array-value"),
 ])
-def test_invalid_params_before_two_factor_when_body_breaks_the_schema(client, privileged, body):
+def test_invalid_params_before_two_factor_when_body_breaks_the_schema(privileged, body):
     """A body the 8.x schema refuses → 400 invalid-params, before 2FA: no code is needed to get it."""
-    resp = client.post(RESET, headers=privileged.auth_headers(), json=body)
-    expect_error(resp, 400, "invalid-params")
+    expect_error(privileged.reset(body, code=None), 400, "invalid-params")
 
 
 @requirement("BODY-02")
-def test_invalid_user_when_numeric_user_id_is_coerced(client, privileged):
+def test_invalid_user_when_numeric_user_id_is_coerced(privileged):
     """8.x coerces a number to its decimal text: {"userId":123} names user "123" → error-invalid-user."""
-    resp = client.post(RESET, headers=privileged.auth_headers(privileged.code()), json={"userId": 123})
-    expect_error(resp, 400, "error-invalid-user", error=INVALID_USER)
+    expect_error(privileged.reset(userId=123), 400, "error-invalid-user", error=INVALID_USER)
 
 
 @requirement("BODY-02")
-def test_user_param_not_provided_when_user_id_is_null(client, privileged):
+def test_user_param_not_provided_when_user_id_is_null(privileged):
     """8.x coerces null to "": {"userId":null} is a blank userId → error-user-param-not-provided."""
-    resp = client.post(RESET, headers=privileged.auth_headers(privileged.code()), json={"userId": None})
-    expect_error(resp, 400, "error-user-param-not-provided", error=USER_PARAM_NOT_PROVIDED)
+    expect_error(privileged.reset(userId=None), 400, "error-user-param-not-provided", error=USER_PARAM_NOT_PROVIDED)

@@ -1,4 +1,4 @@
-"""A tiny real HTTP server answering canned responses, for judging the harness against real exchanges."""
+"""Harness fixtures: the embedded reference server, and a tiny real HTTP server answering canned responses."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,19 @@ from typing import Any
 
 import pytest
 
+from rc_e2e_conformance.contract.config import load_settings
+from rc_e2e_conformance.server.client import Client
 from rc_e2e_conformance.server.evidence import take
+from rc_e2e_conformance.server.targets import Target, open_target, stop
+
+
+@pytest.fixture(scope="module")
+def embedded() -> Iterator[tuple[Target, Client]]:
+    """The embedded reference server (profile 8) and a client for it."""
+    target, client = open_target(load_settings({}, {}, None))
+    yield target, client
+    client.close()
+    stop(target)
 
 
 class Canned:

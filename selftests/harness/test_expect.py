@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from rc_e2e_conformance.contract.errors import ProvisioningError
 from rc_e2e_conformance.contract.redact import clear_secrets, register_secret
 from rc_e2e_conformance.server.client import Client
 from rc_e2e_conformance.server.evidence import take
@@ -15,6 +16,7 @@ from rc_e2e_conformance.server.expect import (
     expect_keys,
     expect_success,
     expect_unauthorized,
+    precondition,
     present,
 )
 
@@ -116,3 +118,26 @@ def test_expect_keys_tells_removed_from_logged_out(client, canned):
     expect_keys(client.get("/has"), ("pub", "priv"))
     with pytest.raises(AssertionError, match="expected none"):
         expect_keys(client.get("/has"), None)
+
+
+@pytest.mark.parametrize(("status", "body", "reached", "judgeable"), [
+    (200, {"success": True}, False, True),
+    (400, {"success": False, "errorType": "error-not-allowed"}, False, False),
+    (503, {"success": False}, False, False),
+    (400, {"success": False, "errorType": "error-not-allowed"}, True, True),
+    (200, {"success": True}, True, True),  # a server that skips the permission check: judged (it failed)
+    (400, {"success": False, "errorType": "totp-required"}, True, False),
+    (400, {"success": False, "errorType": "error-invalid-user"}, True, False),
+    (401, {"status": "error"}, True, False),
+    (429, {"success": False}, True, False),
+])
+def test_precondition_is_could_not_judge_never_a_failure(client, canned, status, body, reached, judgeable):
+    resp = _reset(client, canned, status, body)
+    if judgeable:
+        precondition(resp, "the set-up reset", reached_permission_check=reached)
+        return
+    with pytest.raises(ProvisioningError) as info:
+        precondition(resp, "the set-up reset", reached_permission_check=reached)
+    assert f"the set-up reset was refused (HTTP {status}" in str(info.value) and "Reproduce: curl" in str(info.value)
+    assert TOKEN not in str(info.value) and "654321" not in str(info.value)
+    assert take() == ()  # not a judgement: no evidence recorded

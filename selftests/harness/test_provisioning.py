@@ -2,23 +2,11 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 
 import pytest
 
-from rc_e2e_conformance.contract.config import load_settings
 from rc_e2e_conformance.contract.errors import ProvisioningError
-from rc_e2e_conformance.server.client import Client
 from rc_e2e_conformance.server.provisioning import Provisioner
-from rc_e2e_conformance.server.targets import Target, open_target, stop
-
-
-@pytest.fixture(scope="module")
-def embedded() -> Iterator[tuple[Target, Client]]:
-    target, client = open_target(load_settings({}, {}, None))
-    yield target, client
-    client.close()
-    stop(target)
 
 
 def _provisioner(embedded, **kwargs) -> Provisioner:
@@ -27,8 +15,7 @@ def _provisioner(embedded, **kwargs) -> Provisioner:
 
 
 def _usernames(prov: Provisioner) -> set[str]:
-    body = prov.client.get("/api/v1/users.list", params={"count": 0},
-                           headers=prov.admin.auth_headers()).json()
+    body = prov.as_admin("GET", "users.list", "list users", params={"count": 0})
     return {u["username"] for u in body["users"]}
 
 
@@ -44,7 +31,7 @@ def test_cleanup_deletes_created_and_prefixed_leftovers_only(embedded):
     other = _provisioner(embedded)  # another run: a different prefix that this run must not touch
     bystander = other.create_user("user", keys=False)
     stranger = f"rcc-{secrets.token_hex(4)}x-stranger"  # looks similar, but not this run's prefix
-    prov._as_admin("POST", "users.create", "create stranger", json={
+    prov.as_admin("POST", "users.create", "create stranger", json={
         "username": stranger, "email": f"{stranger}@example.com", "name": "s", "password": "Pw-123456789",
         "verified": True})
     # Simulate a crash that lost track of a user: only the end-of-session sweep can find it.
@@ -56,7 +43,7 @@ def test_cleanup_deletes_created_and_prefixed_leftovers_only(embedded):
     assert bystander.username in names and stranger in names
     other.cleanup()
     assert bystander.username not in _usernames(prov)
-    prov._as_admin("POST", "users.delete", "delete stranger", json={"username": stranger})
+    prov.as_admin("POST", "users.delete", "delete stranger", json={"username": stranger})
 
 
 def test_create_user_with_totp_and_keys(embedded):
@@ -64,7 +51,7 @@ def test_create_user_with_totp_and_keys(embedded):
     try:
         actor = prov.create_user("admin", totp=True, keys=True)
         assert actor.token and actor.totp_secret and len(actor.backup_codes) == 12 and actor.keys
-        fetched = prov.fetch_keys(actor).json()
+        fetched = actor.fetch_keys().json()
         assert (fetched["public_key"], fetched["private_key"]) == actor.keys
         old = actor.token
         assert actor.relogin().token != old  # a TOTP user logs in again with a fresh code
@@ -76,7 +63,7 @@ def test_permission_is_restored_even_when_the_block_fails(embedded):
     prov = _provisioner(embedded, allow_config_changes=True)
 
     def roles() -> list[str]:
-        listing = prov._as_admin("GET", "permissions.listAll", "list")["update"]
+        listing = prov.as_admin("GET", "permissions.listAll", "list")["update"]
         return next(p["roles"] for p in listing if p["_id"] == "edit-other-user-e2ee")
 
     before = roles()
