@@ -5,7 +5,8 @@ mutant's crash or stray state cannot leak into another's. `--rcc-strict` is deli
 requirement then ends in *fail* rather than *warn*, so "killed" always means "its tests failed".
 A mutant is KILLED when every requirement it names ends in *fail*; *error* (the harness could not
 judge) never counts. The property tests (SCHEMA-*) are the costly part: a mutant that names no
-SCHEMA-* requirement runs without suite/test_properties.py, so its SCHEMA-* cells read *skip*.
+SCHEMA-* requirement runs without the property modules (suite/test_properties.py and its
+verdicts), so its SCHEMA-* cells read *skip*.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from rc_e2e_conformance.report.write import write_file
 
 from .main import SUITE_PYTEST_ARGS, hypothesis_storage
 
-PROPERTY_TESTS = SUITE_DIR / "test_properties.py"
+PROPERTY_TESTS = (SUITE_DIR / "test_properties.py", SUITE_DIR / "test_verdicts_of_generated_requests.py")
 FAITHFUL = "(faithful)"
 DEFAULT_EXAMPLES = 10
 DEFAULT_SEED = 20240501
@@ -116,7 +117,7 @@ def pytest_command(run: Run, report_dir: Path, examples: int, seed: int) -> list
     if run.mutant:
         cmd += ["--rcc-refserver-mutant", run.mutant]
     if not run.properties:
-        cmd += ["--ignore", str(PROPERTY_TESTS)]
+        cmd += [arg for module in PROPERTY_TESTS for arg in ("--ignore", str(module))]
     if run.focused:
         cmd += [arg for rid in run.intended for arg in ("--rcc-requirement", rid)]
     return cmd

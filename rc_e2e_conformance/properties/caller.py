@@ -20,38 +20,36 @@ WELL_FORMED_CODE = re.compile(r"[0-9]{6}|[0-9A-Za-z]{8}|[0-9a-f]{64}")
 
 
 class PropertyCaller:
-    """Credentials of the dedicated property-test caller, always current when a request leaves.
+    """Credentials of a dedicated property-test caller, always current when a request leaves.
 
     Dedicated because a generated empty body is a self-reset: it logs the caller out and wipes its
-    keys, which must never happen to the hand-written tests' `privileged` actor. The caller holds
-    role admin (edit-other-user-e2ee, and api-bypass-rate-limit so generated calls are not counted).
+    keys, which must never happen to the hand-written tests' actors. The caller holds role admin
+    (edit-other-user-e2ee, and api-bypass-rate-limit so generated calls are not counted). Its
+    session is renewed like any actor's (`Actor.stale`), with codes that wait less near a step's end.
     """
 
     def __init__(self, actor: Actor) -> None:
         self.actor = actor
         # Without TOTP (a server with the TOTP method switched off) its code is the password fallback.
         self.totp = Totp(actor.totp_secret, min_remaining=CODE_MIN_REMAINING) if actor.totp_secret else None
-        self.stale = False  # set when an answer shows (or suggests) that the session is gone
-        self.logins = 0
 
     @property
     def id(self) -> str:
         return self.actor.id
 
     def session(self) -> tuple[str, str]:
-        """(user id, token), logging in again first when a self-reset logged the caller out."""
-        if self.stale or not self.actor.token:
-            if self.actor.client is None:
-                raise ProvisioningError(f"user {self.actor.username} is not bound to a client")
+        """(user id, token), logging in again first when an answer showed the session may be gone."""
+        actor = self.actor
+        if actor.stale or not actor.token:
+            if actor.client is None:
+                raise ProvisioningError(f"user {actor.username} is not bound to a client")
             # Like Actor.relogin, but with this caller's Totp: a self-reset forces many logins, and the
             # default 3-s wait near a step's end would add up (login accepts the previous step too).
-            self.actor.id, self.actor.token = login(self.actor.client, self.actor.username,
-                                                    self.actor.password, self.totp)
-            self.logins += 1
-            self.stale = False
-        assert self.actor.token is not None
-        register_secret(self.actor.token)
-        return self.actor.id, self.actor.token
+            actor.id, actor.token = login(actor.client, actor.username, actor.password, self.totp)
+            actor.stale = False
+        assert actor.token is not None
+        register_secret(actor.token)
+        return actor.id, actor.token
 
     def code(self) -> str:
         """A fresh TOTP code, computed for this call (never cached across the 30-s step); else the fallback."""
@@ -68,13 +66,11 @@ class PropertyCaller:
             headers[CODE_HEADER] = self.code()
         case.headers = headers
 
-    def note_answer(self, status: int, *, had_auth: bool, named_pool_user: bool) -> None:
-        """After an answer: a 2xx that did not name a pool user may have been a self-reset; a 401 to
-        our own credentials means the session is gone. Either way, log in again before the next call."""
-        if not had_auth:
-            return
+    def note_answer(self, status: int, *, named_pool_user: bool) -> None:
+        """After an answer to its credentials: a 2xx that did not name a pool user may have been a
+        self-reset, and a 401 means the session is gone. Either way, log in again before the next call."""
         if (200 <= status < 300 and not named_pool_user) or status == 401:
-            self.stale = True
+            self.actor.stale = True
 
 
 def malformed_code(value: object) -> bool:

@@ -170,8 +170,7 @@ class Exploration:
             prepare(case, caller)
             response = self._send(case, self._thread_session())
             if response is not None:
-                caller.note_answer(response.status_code, had_auth=True,
-                                   named_pool_user=self._named_pool_user(response))
+                caller.note_answer(response.status_code, named_pool_user=self._named_pool_user(response))
         finally:
             self._free.put(caller)
         if response is not None:

@@ -1,4 +1,5 @@
-"""Run the real suite/test_properties.py in a pytest subprocess against a reference-server variant."""
+"""Run the real property modules (suite/test_properties.py + its verdicts) in a pytest subprocess
+against a reference-server variant."""
 from __future__ import annotations
 
 import json
@@ -33,11 +34,12 @@ class SuiteRun:
 
 def run_properties(url: str, report_dir: Path, *, examples: int, seed: int, timeout: float = 240,
                    extra: tuple[str, ...] = ()) -> SuiteRun:
-    """pytest suite/test_properties.py against `url` as the admin (credentials via env, never argv)."""
+    """pytest on the two property modules against `url` as the admin (credentials via env, never argv)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RCC_")}
     env.update({"RCC_ADMIN_USER": ADMIN, "RCC_ADMIN_PASSWORD": PASSWORD})
-    cmd = [sys.executable, "-m", "pytest", str(ROOT / "rc_e2e_conformance" / "suite" / "test_properties.py"), "-p",
-           "no:cacheprovider",
+    suite = ROOT / "rc_e2e_conformance" / "suite"
+    cmd = [sys.executable, "-m", "pytest", str(suite / "test_properties.py"),
+           str(suite / "test_verdicts_of_generated_requests.py"), "-p", "no:cacheprovider",
            "-q", "-s", "--rcc-url", url, "--rcc-examples", str(examples), "--rcc-seed", str(seed),
            "--rcc-report-dir", str(report_dir), *extra]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
