@@ -34,9 +34,9 @@ if TYPE_CHECKING:  # a pytest plugin module: imported by pytest first, so it can
 POOL_SIZE = 3  # disposable users generated requests may name (and so reset): no keys, no session needed
 BYSTANDERS = 1  # a disposable user no generated request may name: its keys and session must survive
 #: Dedicated admin callers. A case that acts as a caller holds one for its whole round trip (a
-#: self-reset logs that caller out, and its next case must see it), so two callers let two such
-#: cases be in flight at once, on the run's bounded pool.
-CALLERS = 2
+#: self-reset logs that caller out, and its next case must see it), so three callers let three such
+#: cases be in flight at once on the run's bounded pool (three threads, four requests at most).
+CALLERS = 3
 TEXT_LIMIT = 2000
 TOKEN_HEADER = "x-auth-token"
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +18,9 @@ from rc_e2e_conformance.server.targets import Target, open_target, stop
 
 from .plugin import DECLARED_2FA_OFF, notify, requirement_ids, time_left
 from .stash import CLIENT_KEY, PROVISIONER_KEY, RUN_KEY, SETTINGS_KEY, TARGET_KEY
+
+if TYPE_CHECKING:  # a plugin module of its own (ACTIVE_PLUGINS): imported by pytest, so it is assertion-rewritten
+    from rc_e2e_conformance.server.inflight import InFlight
 
 TWO_FACTOR_SETTING = "Accounts_TwoFactorAuthentication_Enabled"
 GRACE_SETTING = "Accounts_TwoFactorAuthentication_RememberFor"
@@ -86,17 +90,69 @@ def provisioner(pytestconfig: pytest.Config, target: Target, client: Client) -> 
             prov.journal.finish()
 
 
-@pytest.fixture(scope="session")
-def privileged(provisioner: Provisioner, totp_on: bool) -> Actor:
-    """A created user with role admin (holds edit-other-user-e2ee), TOTP on (where the server has it) and E2E keys
-    (PERM-02 names it: a refused call must leave them). A session a broken server ends is renewed (server/actors.py)."""
-    return provisioner.create_user("admin", totp=totp_on, keys=True)
+#: The session's users, by fixture name: role, TOTP (where the server has it), E2E keys, a session.
+#: A session a broken server ends is renewed before the actor's next call (server/actors.py).
+SESSION_USERS = {
+    # holds edit-other-user-e2ee; PERM-02 names it: a refused call must leave its keys
+    "privileged": ("admin", True, True, True),
+    # lacks edit-other-user-e2ee and the rate-limit bypass
+    "unprivileged": ("user", True, False, True),
+    # exempt from the rate limiter; its second factor is the password fallback (no TOTP, address unverified)
+    "fallback_caller": ("admin", False, False, True),
+    # the target that is only ever named: no keys, no session, so resetting it again and again changes
+    # nothing the next test could notice
+    "victim": ("user", False, False, False),
+}
+
+
+class Cast:
+    """The session's users: those the selected tests use are created at once on the run's bounded pool
+    (at most four requests in flight), any other on first use."""
+
+    def __init__(self, provisioner: Provisioner, inflight: InFlight, totp_on: bool, wanted: set[str]) -> None:
+        self._provisioner, self._inflight, self._totp_on = provisioner, inflight, totp_on
+        self._made = {name: inflight.submit(self._create, name) for name in SESSION_USERS if name in wanted}
+
+    def _create(self, name: str) -> Actor:
+        role, totp, keys, session = SESSION_USERS[name]
+        actor = self._provisioner.create_user(role, totp=totp and self._totp_on, keys=keys)
+        if session and not actor.token:
+            actor.relogin()
+        return actor
+
+    def __getitem__(self, name: str) -> Actor:
+        if name not in self._made:
+            self._made[name] = self._inflight.submit(self._create, name)
+        return self._inflight.wait(self._made[name])
 
 
 @pytest.fixture(scope="session")
-def unprivileged(provisioner: Provisioner, totp_on: bool) -> Actor:
-    """A created user with role user (lacks edit-other-user-e2ee and the rate-limit bypass), TOTP where possible."""
-    return provisioner.create_user("user", totp=totp_on, keys=False)
+def rcc_cast(request: pytest.FixtureRequest, provisioner: Provisioner, rcc_inflight: InFlight,
+             totp_on: bool) -> Cast:
+    wanted = {name for item in request.session.items for name in getattr(item, "fixturenames", ())}
+    if "answer" in wanted:  # the `answered_ahead` scenarios act as these two
+        wanted |= {"privileged", "unprivileged"}
+    return Cast(provisioner, rcc_inflight, totp_on, wanted)
+
+
+@pytest.fixture(scope="session")
+def privileged(rcc_cast: Cast) -> Actor:
+    return rcc_cast["privileged"]
+
+
+@pytest.fixture(scope="session")
+def unprivileged(rcc_cast: Cast) -> Actor:
+    return rcc_cast["unprivileged"]
+
+
+@pytest.fixture(scope="session")
+def fallback_caller(rcc_cast: Cast) -> Actor:
+    return rcc_cast["fallback_caller"]
+
+
+@pytest.fixture(scope="session")
+def victim(rcc_cast: Cast) -> Actor:
+    return rcc_cast["victim"]
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ from rc_e2e_conformance.properties import Exploration, schema
 from rc_e2e_conformance.properties.schema import property_schema
 from rc_e2e_conformance.pytest_plugin.plugin import PLUGIN, activate
 from rc_e2e_conformance.pytest_plugin.stash import RUN_KEY, SETTINGS_KEY
-from rc_e2e_conformance.server.actors import Actor
 from rc_e2e_conformance.server.inflight import InFlight
 from rc_e2e_conformance.server.provisioning import Provisioner
 from rc_e2e_conformance.server.targets import Target
@@ -34,23 +33,6 @@ def pytest_configure(config: pytest.Config) -> None:
 def nobody(provisioner: Provisioner) -> str:
     """A userId/username that cannot exist: this run's prefix is unique and "nobody" is never created."""
     return f"{provisioner.prefix}nobody"
-
-
-@pytest.fixture(scope="session")
-def victim(provisioner: Provisioner) -> Actor:
-    """The session's target that is only ever named: no keys, no session, so resetting it again and again
-    changes nothing the next test could notice."""
-    return provisioner.create_user("user", keys=False)
-
-
-@pytest.fixture(scope="session")
-def fallback_caller(provisioner: Provisioner) -> Actor:
-    """An admin-role caller (exempt from the rate limiter) whose second factor is the password fallback.
-
-    A broken server may end its session (a blank userId taken for a self-reset, a logged-out caller):
-    it then logs in again before its next call (server/actors.py), so the next test still has a caller.
-    """
-    return provisioner.create_user("admin", keys=False)
 
 
 @pytest.fixture(autouse=True)
