@@ -1,13 +1,14 @@
-"""The run's one concurrency mechanism: answers that are slow by design, at most four requests in flight.
+"""The run's one concurrency mechanism: work that need not wait its turn, at most four requests in flight.
 
-Up to 6.x every 401/403 is delayed 0.5-1 s. Two kinds of requests are answered that way and have no
-effect on a conformant server, so they need not wait their turn:
-- a hand-written test whose one request is slow by design names it as a *scenario* with
-  `@answered_ahead(scenario)`; when the first such test sets up, every selected test's scenario is
-  submitted here (in test order) and each test's `answer` fixture waits for its own answer;
-- the property run submits its generated cases that do not carry its caller's session
-  (properties/explore.py).
-Both share one bounded pool: WORKERS threads, and the pytest thread sends the rest, so at most four
+Three kinds of work go here:
+- a hand-written test whose request is slow by design (up to 6.x every 401/403 is delayed 0.5-1 s),
+  or whose set-up several tests share, names it as a *scenario* with `@answered_ahead(scenario)`;
+  when the first such test sets up, every selected test's scenario is submitted here (in test
+  order) and each test's `answer` fixture waits for its own answer;
+- the session's users the selected tests use, created at once (pytest_plugin/fixtures.py, `Cast`);
+- the property run's cases (properties/explore.py): they are answered while the hand-written tests
+  run, and the verdict tests, which run last, wait for them.
+All share one bounded pool: WORKERS threads, and the pytest thread sends the rest, so at most four
 requests of the run are in flight at any moment (a live target is someone's production server).
 
 A scenario is a plain function of a `Context` (the session's client, provisioner and callers) that
