@@ -187,8 +187,3 @@ PROFILES: dict[str, dict[str, Any]] = {
           "wrong_method_status": 405, "cache_control_headers": False, "non_json_body_is_empty": False,
           "body_size_limited": True},
 }
-
-
-def defect_switch_names() -> tuple[str, ...]:
-    """The switches a mutant may flip (everything but release facts and server parameters)."""
-    return tuple(n for n in switch_names() if n not in RELEASE_SWITCHES and n not in SERVER_PARAMETERS)

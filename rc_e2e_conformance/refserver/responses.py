@@ -13,13 +13,12 @@ class ApiError(Exception):
     """A thrown Meteor.Error (or a plain failure when error_type is None), answered as JSON."""
 
     def __init__(self, error_type: str | None, reason: str, details: dict[str, Any] | None = None,
-                 status: int = 400, headers: dict[str, str] | None = None, suffix: bool = True) -> None:
+                 status: int = 400, suffix: bool = True) -> None:
         super().__init__(reason)
         self.error_type = error_type
         self.reason = reason
         self.details = details
         self.status = status
-        self.headers = headers or {}
         self.suffix = suffix  # API.v1.failure without a type: the text is sent as-is
 
     def body(self, with_suffix: bool = True) -> dict[str, Any]:
@@ -46,14 +45,13 @@ def json_response(body: object, status: int = 200, headers: dict[str, str] | Non
     return resp
 
 
-def success(extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
-            content_type: str = "application/json") -> Response:
-    return json_response({**(extra or {}), "success": True}, 200, headers, content_type)
+def success(extra: dict[str, Any] | None = None) -> Response:
+    return json_response({**(extra or {}), "success": True})
 
 
 def error_response(err: ApiError, *, with_suffix: bool = True, headers: dict[str, str] | None = None,
                    content_type: str = "application/json") -> Response:
-    return json_response(err.body(with_suffix), err.status, {**err.headers, **(headers or {})}, content_type)
+    return json_response(err.body(with_suffix), err.status, headers, content_type)
 
 
 def failure(message: str, status: int = 400) -> Response:

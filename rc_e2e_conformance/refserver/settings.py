@@ -59,9 +59,6 @@ class Settings:
         # TEST_MODE=true makes RC's checkCodeForUser return early (its own API tests run this way).
         self.test_mode = test_mode
 
-    def __getitem__(self, key: str) -> bool | int:
-        return self._values[key]
-
     def flag(self, key: str) -> bool:
         return bool(self._values[key])
 

@@ -213,9 +213,7 @@ class Store:
                           (uid,))
         return str(row["code"]) if row else None
 
-    def outbox(self, uid: str | None = None) -> list[dict[str, Any]]:
-        if uid is None:
-            return self.db.all("SELECT * FROM outbox ORDER BY id")
+    def outbox(self, uid: str) -> list[dict[str, Any]]:
         return self.db.all("SELECT * FROM outbox WHERE user_id = ? ORDER BY id", (uid,))
 
     # ---- permissions -----------------------------------------------------------------------
