@@ -150,11 +150,8 @@ async def method_call(request: Request) -> Response:
 
 def check_2fa(st: Any, caller: Any, request: Request) -> None:
     """twoFactorRequired of a setup route: the release's 2FA rules, answered like the endpoint's."""
-    try:
-        TwoFactor(st, faithful(st)).check(caller.user, caller.token_row, request.headers.get("x-2fa-code", ""),
-                            request.headers.get("x-2fa-method", ""))
-    except TwoFactorError as e:
-        raise ApiError(e.error_type, e.reason, e.details) from None
+    TwoFactor(st, faithful(st)).check(caller.user, caller.token_row, request.headers.get("x-2fa-code", ""),
+                                      request.headers.get("x-2fa-method", ""))
 
 
 async def enable_email_2fa(request: Request) -> Response:

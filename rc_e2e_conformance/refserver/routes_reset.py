@@ -132,7 +132,7 @@ async def reset_e2e_key(request: Request) -> Response:
                 code = "\x00"  # mutant: the empty header is checked as a code, which nothing matches
             TwoFactor(st).check(caller.user, caller.token_row, code, request.headers.get("x-2fa-method", ""))
         except TwoFactorError as e:
-            return err(ApiError(e.error_type, e.reason, e.details))
+            return err(e)
     if b.body_schema_checked and not b.body_schema_before_2fa:  # mutant: the schema only after 2FA
         try:
             params = check_object(body, TARGET_KEYS, TARGET_KEYS, coerce=b.body_scalars_coerced)
