@@ -14,7 +14,7 @@ from .db import ROLES, storable
 from .responses import ApiError, failure, success
 from .routes_auth import check_2fa
 from .routes_reset import TARGET_KEYS as DELETE_KEYS
-from .routes_reset import NonStringParam, find_target
+from .routes_reset import find_target
 from .schema import check_object, invalid_params
 from .state import state_of
 
@@ -79,11 +79,8 @@ async def users_create(request: Request) -> Response:
 
 
 def _lookup(st: Any, params: dict[str, Any]) -> dict[str, Any]:
-    """getUserFromParams with Rocket.Chat's real rules (no behaviour switches here)."""
-    try:  # mutants only change users.resetE2EKey: users.delete keeps the real rules
-        found = find_target(st.store, Behaviour(), params)
-    except NonStringParam as e:
-        raise ApiError(None, str(e)) from None
+    """getUserFromParams with Rocket.Chat's real rules: mutants only change users.resetE2EKey."""
+    found = find_target(st.store, Behaviour(), params)
     assert found is not None  # blank_id_means_self is off in the default Behaviour
     return found
 
