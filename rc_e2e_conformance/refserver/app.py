@@ -15,9 +15,9 @@ from . import routes_admin as radm
 from . import routes_auth as ra
 from . import routes_users as ru
 from .behaviour import Behaviour
-from .common import Forbidden, NeedAuth
+from .common import NeedAuth
 from .db import Database
-from .responses import ApiError, error_response, forbidden, json_response, not_found, unauthorized, wrong_method
+from .responses import ApiError, error_response, json_response, unauthorized, wrong_method
 from .routes_reset import reset_e2e_key
 from .settings import Settings
 from .state import AppState, log
@@ -74,7 +74,7 @@ async def dispatch(request: Request) -> Response:
     table, path_params = _resolve(request.url.path.rstrip("/") or "/")
     try:
         if table is None:
-            resp = not_found()
+            resp = json_response({"status": "error", "message": "API endpoint does not exist"}, 404)
         elif request.method == "OPTIONS":
             resp = Response(status_code=200, headers={"Allow": ", ".join([*table, "OPTIONS"])})
         elif request.method not in table:
@@ -84,8 +84,6 @@ async def dispatch(request: Request) -> Response:
             resp = await table[request.method](request)
     except NeedAuth:
         resp = unauthorized(b)
-    except Forbidden:
-        resp = forbidden()
     except ApiError as e:
         resp = error_response(e)
     except ClientDisconnect:  # the client hung up mid-body: nobody is left to answer, and it is not a bug

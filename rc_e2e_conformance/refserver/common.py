@@ -16,8 +16,8 @@ class NeedAuth(Exception):
     """Answered 401 with the behaviour's unauthenticated body."""
 
 
-class Forbidden(Exception):
-    """Answered 403 like API.v1.forbidden() for a missing permissionsRequired."""
+# API.v1.forbidden() for a missing permissionsRequired: a 403 failure without errorType.
+FORBIDDEN = "User does not have the permissions required for this action [error-unauthorized]"
 
 
 async def authed(request: Request, permission: str | None = None) -> tuple[AppState, Caller, Body]:
@@ -30,19 +30,16 @@ async def authed(request: Request, permission: str | None = None) -> tuple[AppSt
     if body.error is not None:
         raise ApiError(None, body.error)
     if permission and not st.store.has_permission(caller.user, permission):
-        raise Forbidden()
+        raise ApiError(None, FORBIDDEN, status=403)
     return st, caller, body
-
-
-def emails_view(user: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"address": user["email"], "verified": bool(user["email_verified"])}] if user["email"] else []
 
 
 def user_view(user: dict[str, Any]) -> dict[str, Any]:
     """The public user document (never keys, hashes or secrets)."""
     return {
         "_id": user["id"], "createdAt": iso_ms(user["created_at"]), "username": user["username"],
-        "emails": emails_view(user), "type": user["type"], "status": "offline",
+        "emails": [{"address": user["email"], "verified": bool(user["email_verified"])}] if user["email"] else [],
+        "type": user["type"], "status": "offline",
         "active": bool(user["active"]), "roles": user["roles"], "name": user["name"],
         "requirePasswordChange": bool(user["require_password_change"]),
     }
@@ -56,11 +53,15 @@ def me_view(user: dict[str, Any]) -> dict[str, Any]:
     if user["totp_enabled"]:
         services["totp"] = {"enabled": True}
     view = user_view(user)
-    view.update({"services": services, "settings": {"profile": {}, "preferences": {}},
-                 "email": user["email"] if user["email"] and user["email_verified"] else None})
-    if view["email"] is None:
-        del view["email"]
+    view.update({"services": services, "settings": {"profile": {}, "preferences": {}}})
+    if user["email"] and user["email_verified"]:
+        view["email"] = user["email"]
     return view
+
+
+def invalid(message: str) -> ApiError:
+    """validateParams of the setup routes: invalid-params, with the suffix (unlike 8.x's body schema)."""
+    return ApiError("invalid-params", message)
 
 
 def str_param(params: dict[str, Any], key: str) -> str | None:

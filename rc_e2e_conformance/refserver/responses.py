@@ -54,25 +54,12 @@ def error_response(err: ApiError, *, with_suffix: bool = True, headers: dict[str
     return json_response(err.body(with_suffix), err.status, headers, content_type)
 
 
-def failure(message: str, status: int = 400) -> Response:
-    """API.v1.failure(message): no errorType."""
-    return json_response({"success": False, "error": message}, status)
-
-
 def unauthorized(b: Behaviour, content_type: str = "application/json") -> Response:
     msg = b.unauthenticated_message
     body: dict[str, Any] = {"status": "error", "message": msg}
     if b.unauthenticated_body_7x:
         body = {"success": False, "error": msg, **body}
     return json_response(body, b.unauthenticated_status, content_type=content_type)
-
-
-def forbidden() -> Response:
-    return failure("User does not have the permissions required for this action [error-unauthorized]", 403)
-
-
-def not_found() -> Response:
-    return json_response({"status": "error", "message": "API endpoint does not exist"}, 404)
 
 
 def wrong_method(b: Behaviour, allowed: str) -> Response:

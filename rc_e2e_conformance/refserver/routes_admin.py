@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .common import authed, user_view
+from .common import authed, invalid, user_view
 from .db import ROLES, storable
 from .responses import ApiError, json_response, success
 from .routes_auth import check_2fa
@@ -19,29 +19,25 @@ _BOOLS = ("active", "joinDefaultChannels", "requirePasswordChange", "sendWelcome
           "setRandomPassword")
 
 
-def _invalid(message: str) -> ApiError:
-    return ApiError("invalid-params", message)  # validateParams of these routes appends the suffix
-
-
 def _check_update(params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     if any(k not in ("userId", "data", "confirmRelinquish") for k in params):
-        raise _invalid("must NOT have additional properties")
+        raise invalid("must NOT have additional properties")
     uid, data = params.get("userId"), params.get("data")
     if not isinstance(uid, str) or not storable(uid):
-        raise _invalid("must have required property 'userId'")
+        raise invalid("must have required property 'userId'")
     if not isinstance(data, dict):
-        raise _invalid("must have required property 'data'")
+        raise invalid("must have required property 'data'")
     if any(k not in UPDATE_DATA_KEYS for k in data):
-        raise _invalid("/data must NOT have additional properties")
+        raise invalid("/data must NOT have additional properties")
     for key in _BOOLS:
         if key in data and not isinstance(data[key], bool):
-            raise _invalid(f"/data/{key} must be boolean")
+            raise invalid(f"/data/{key} must be boolean")
     for key in ("email", "name", "password", "username"):
         if key in data and (not isinstance(data[key], str) or not storable(data[key])):
-            raise _invalid(f"/data/{key} must be string")
+            raise invalid(f"/data/{key} must be string")
     roles = data.get("roles", [])
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-        raise _invalid("/data/roles must be array")
+        raise invalid("/data/roles must be array")
     return uid, data
 
 
@@ -59,7 +55,7 @@ async def users_update(request: Request) -> Response:
     changes: dict[str, Any] = {}
     if "email" in data and data["email"].strip().lower() != (target["email"] or "").lower():
         email = data["email"].strip()
-        if st.store.email_taken(email):
+        if st.store.find_by_email(email) is not None:
             raise ApiError("error-field-unavailable", f"{email} is already in use :(",
                            {"method": "insertOrUpdateUser", "field": email})
         changes.update(email=email, email_lower=email.lower(), email_verified=0)  # a new address is unverified

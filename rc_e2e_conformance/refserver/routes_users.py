@@ -9,9 +9,9 @@ from starlette.responses import Response
 
 from .auth import authenticate
 from .behaviour import Behaviour
-from .common import authed, str_param, user_view
+from .common import authed, invalid, str_param, user_view
 from .db import ROLES, storable
-from .responses import ApiError, failure, success
+from .responses import ApiError, success
 from .routes_auth import check_2fa
 from .routes_reset import TARGET_KEYS as DELETE_KEYS
 from .routes_reset import find_target
@@ -24,31 +24,26 @@ USERNAME_RE = re.compile(r"^[0-9a-zA-Z\-_.]+$")  # default UTF8_User_Names_Valid
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def _invalid(message: str) -> ApiError:
-    return ApiError("invalid-params", message)
-
-
 async def users_create(request: Request) -> Response:
     st, caller, body = await authed(request, "create-user")
     params = body.params()
     unknown = sorted(set(params) - set(CREATE_REQUIRED) - set(CREATE_FLAGS) - {"roles"})
     if unknown:
-        raise _invalid(f"must NOT have additional properties ({unknown[0]})")
+        raise invalid(f"must NOT have additional properties ({unknown[0]})")
     for key in CREATE_REQUIRED:
         if key not in params:
-            raise _invalid(f"must have required property '{key}'")
+            raise invalid(f"must have required property '{key}'")
         if not isinstance(params[key], str) or not storable(params[key]):
-            raise _invalid(f"/{key} must be string")
+            raise invalid(f"/{key} must be string")
     for key in CREATE_FLAGS:
         if key in params and not isinstance(params[key], bool):
-            raise _invalid(f"/{key} must be boolean")
+            raise invalid(f"/{key} must be boolean")
     if st.behaviour.users_create_two_factor:  # 8.x: the admin's second factor, after the schema (§10.4)
         check_2fa(st, caller, request)
     roles = params.get("roles", ["user"])
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-        raise _invalid("/roles must be array of strings")
-    bad = [r for r in roles if r not in ROLES]
-    if bad:
+        raise invalid("/roles must be array of strings")
+    if any(r not in ROLES for r in roles):
         raise ApiError("error-invalid-role", "Invalid role", {"method": "insertOrUpdateUser"})
     username, email = params["username"].strip(), params["email"].strip()
     if not USERNAME_RE.match(username):
@@ -60,10 +55,10 @@ async def users_create(request: Request) -> Response:
     if not params["name"].strip():
         raise ApiError("error-the-field-is-required", "The field Name is required",
                        {"method": "insertOrUpdateUser", "field": "Name"})
-    if st.store.username_taken(username):
+    if st.store.find_by_username(username) is not None:
         raise ApiError("error-field-unavailable", f"{username} is already in use :(",
                        {"method": "insertOrUpdateUser", "field": username})
-    if st.store.email_taken(email):
+    if st.store.find_by_email(email) is not None:
         raise ApiError("error-field-unavailable", f"{email} is already in use :(",
                        {"method": "insertOrUpdateUser", "field": email})
     # The e-mail 2FA flag is set at creation while 2FA, e-mail 2FA and auto opt-in are on (§11.1);
@@ -87,16 +82,12 @@ def _lookup(st: Any, params: dict[str, Any]) -> dict[str, Any]:
 
 async def users_delete(request: Request) -> Response:
     st, _, body = await authed(request, "delete-user")
-    if st.behaviour.users_delete_reports_rooms:  # 8.x: a body schema, and the answer lists deleted rooms
-        params = check_object(body, (*DELETE_KEYS, "confirmRelinquish"), DELETE_KEYS)
-        if "confirmRelinquish" in params and not isinstance(params["confirmRelinquish"], bool):
-            raise invalid_params("must be boolean")
-        target = _lookup(st, params)
-        st.store.delete_user(target["id"])
-        return success({"deletedRooms": []})  # the refserver has no rooms a user could own
-    target = _lookup(st, body.params())
-    st.store.delete_user(target["id"])
-    return success()
+    reports_rooms = st.behaviour.users_delete_reports_rooms  # 8.x: a body schema, and the answer lists deleted rooms
+    params = check_object(body, (*DELETE_KEYS, "confirmRelinquish"), DELETE_KEYS) if reports_rooms else body.params()
+    if reports_rooms and "confirmRelinquish" in params and not isinstance(params["confirmRelinquish"], bool):
+        raise invalid_params("must be boolean")
+    st.store.delete_user(_lookup(st, params)["id"])
+    return success({"deletedRooms": []} if reports_rooms else None)  # the refserver has no rooms a user could own
 
 
 async def users_info(request: Request) -> Response:
@@ -107,9 +98,9 @@ async def users_info(request: Request) -> Response:
     elif q.get("username"):
         user = st.store.find_by_username(q["username"])
     else:
-        return failure("Invalid search query.")
+        raise ApiError(None, "Invalid search query.")  # API.v1.failure(message): no errorType
     if user is None:
-        return failure("User not found.")
+        raise ApiError(None, "User not found.")
     return success({"user": user_view(user)})
 
 
@@ -134,10 +125,10 @@ async def set_keys(request: Request) -> Response:
     params = body.params()
     pub, priv = str_param(params, "public_key"), str_param(params, "private_key")
     if pub is None or priv is None or not (storable(pub) and storable(priv)):
-        raise _invalid("must have required property 'public_key' and 'private_key' (strings)")
+        raise invalid("must have required property 'public_key' and 'private_key' (strings)")
     force = params.get("force", False)
     if not isinstance(force, bool):
-        raise _invalid("/force must be boolean")
+        raise invalid("/force must be boolean")
     if caller.user["e2e_public_key"] and caller.user["e2e_private_key"] and not force:  # 6.10+
         raise ApiError("error-keys-already-set", "Keys already set")
     st.store.set_keys(caller.id, pub, priv)
@@ -158,7 +149,7 @@ async def update_group_key(request: Request) -> Response:
     p = body.params()
     rid, uid, key = str_param(p, "rid"), str_param(p, "uid"), str_param(p, "key")
     if rid is None or uid is None or key is None or not storable(key):
-        raise _invalid("must have required properties 'rid', 'uid' and 'key' (strings)")
+        raise invalid("must have required properties 'rid', 'uid' and 'key' (strings)")
     if st.store.subscription(caller.id, rid) is None or st.store.subscription(uid, rid) is None:
         raise ApiError("error-not-allowed", "Not allowed")
     st.store.set_subscription_key(uid, rid, key)

@@ -78,12 +78,6 @@ class Store:
             return None
         return self._user(self.db.one("SELECT * FROM users WHERE email_lower = ?", (email.lower(),)))
 
-    def username_taken(self, username: str) -> bool:
-        return self.find_by_username(username) is not None
-
-    def email_taken(self, email: str) -> bool:
-        return self.find_by_email(email) is not None
-
     def update_user(self, uid: str, **fields: Any) -> None:
         cols = ", ".join(f"{k} = ?" for k in fields)
         self.db.run(f"UPDATE users SET {cols} WHERE id = ?", (*fields.values(), uid))
