@@ -7,7 +7,7 @@ from starlette.requests import Request
 
 from .auth import Caller, authenticate
 from .body import Body, read_body
-from .responses import ApiError
+from .responses import ApiError, present
 from .state import AppState, state_of
 from .twofactor import iso_ms
 
@@ -47,16 +47,11 @@ def user_view(user: dict[str, Any]) -> dict[str, Any]:
 
 def me_view(user: dict[str, Any]) -> dict[str, Any]:
     """getUserInfo(): the caller's own profile, with the 2FA flags under services."""
-    services: dict[str, Any] = {"password": {"exists": bool(user["password_hash"])}}
-    if user["email2fa_enabled"]:
-        services["email2fa"] = {"enabled": True}
-    if user["totp_enabled"]:
-        services["totp"] = {"enabled": True}
-    view = user_view(user)
-    view.update({"services": services, "settings": {"profile": {}, "preferences": {}}})
-    if user["email"] and user["email_verified"]:
-        view["email"] = user["email"]
-    return view
+    services = present(password={"exists": bool(user["password_hash"])},
+                       email2fa={"enabled": True} if user["email2fa_enabled"] else None,
+                       totp={"enabled": True} if user["totp_enabled"] else None)
+    return {**user_view(user), "services": services, "settings": {"profile": {}, "preferences": {}},
+            **present(email=user["email"] if user["email"] and user["email_verified"] else None)}
 
 
 def invalid(message: str) -> ApiError:

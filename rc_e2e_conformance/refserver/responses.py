@@ -25,12 +25,13 @@ class ApiError(Exception):
         text = self.reason
         if self.error_type and self.suffix and with_suffix:
             text = f"{self.reason} [{self.error_type}]" if self.reason else f"[{self.error_type}]"
-        out: dict[str, Any] = {"success": False, "error": text}
-        if self.error_type and self.status == 400:
-            out["errorType"] = self.error_type
-        if self.details is not None:
-            out["details"] = self.details
-        return out
+        error_type = self.error_type if self.error_type and self.status == 400 else None
+        return present(success=False, error=text, errorType=error_type, details=self.details)
+
+
+def present(**fields: Any) -> dict[str, Any]:
+    """The fields that are not None, in order (a JavaScript object leaves undefined members out of its JSON)."""
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 def dumps(body: object) -> bytes:

@@ -11,7 +11,7 @@ from .auth import authenticate
 from .behaviour import Behaviour
 from .common import authed, invalid, str_param, user_view
 from .db import ROLES, storable
-from .responses import ApiError, success
+from .responses import ApiError, present, success
 from .routes_auth import check_2fa
 from .routes_reset import TARGET_KEYS as DELETE_KEYS
 from .routes_reset import find_target
@@ -162,10 +162,8 @@ async def subscription_get_one(request: Request) -> Response:
     sub = st.store.subscription(caller.id, rid)
     if sub is None:
         return success({"subscription": None})
-    view: dict[str, Any] = {"_id": sub["id"], "rid": sub["room_id"], "u": {"_id": caller.id}}
-    if sub["e2e_key"]:
-        view["E2EKey"] = sub["e2e_key"]
-    return success({"subscription": view})
+    return success({"subscription": present(_id=sub["id"], rid=sub["room_id"], u={"_id": caller.id},
+                                            E2EKey=sub["e2e_key"] or None)})
 
 
 async def permissions_list_all(request: Request) -> Response:
