@@ -33,11 +33,6 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"Unexpected token {name[0]} in JSON")
 
 
-def parse_json(raw: bytes) -> Any:
-    text = raw.decode("utf-8")  # UnicodeDecodeError is a ValueError: malformed
-    return json.loads(text, parse_constant=_reject_constant)
-
-
 async def read_raw(request: Request, limited: bool = True) -> tuple[bytes, bool]:
     """The body bytes and whether it exceeded the cap (reading stops there; no cap when not limited)."""
     declared = request.headers.get("content-length", "")
@@ -70,10 +65,9 @@ async def read_body(request: Request) -> Body:
     if ctype in FORM_TYPES:
         return Body({}, kind="form")
     if is_json or ctype == "text/plain":
-        try:
-            return Body(parse_json(raw), kind="json")
+        try:  # a UnicodeDecodeError is a ValueError: malformed
+            return Body(json.loads(raw.decode("utf-8"), parse_constant=_reject_constant), kind="json")
         except (ValueError, RecursionError) as exc:
             if is_json and not b.non_json_body_is_empty:
                 return Body({}, f"Malformed JSON body: {str(exc)[:200]}", "other")
-            return Body({}, kind="other")  # not JSON: no parameters, as a form body would be
-    return Body({}, kind="other")
+    return Body({}, kind="other")  # not JSON: no parameters, as a form body would be

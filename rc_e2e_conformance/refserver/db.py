@@ -68,10 +68,6 @@ def random_id(length: int = 17) -> str:
     return "".join(secrets.choice(ID_ALPHABET) for _ in range(length))
 
 
-def new_login_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
 def hash_token(token: str) -> str:
     """Accounts._hashLoginToken: base64 of SHA-256 of the token."""
     return base64.b64encode(hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()).decode()

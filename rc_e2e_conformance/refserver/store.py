@@ -6,16 +6,7 @@ import secrets
 import time
 from typing import Any
 
-from .db import (
-    DEFAULT_ROOM,
-    Database,
-    hash_password_digest,
-    hash_token,
-    new_login_token,
-    random_id,
-    sha256_hex,
-    storable,
-)
+from .db import DEFAULT_ROOM, Database, hash_password_digest, hash_token, random_id, sha256_hex, storable
 
 
 class Store:
@@ -108,7 +99,7 @@ class Store:
     # ---- login tokens --------------------------------------------------------------------
     def issue_token(self, uid: str, *, kind: str = "resume", name: str | None = None,
                     bypass_2fa: bool = False) -> str:
-        token = new_login_token()
+        token = secrets.token_urlsafe(32)
         self.db.run("INSERT INTO login_tokens (hash, user_id, kind, name, bypass_2fa, created_at, last_part)"
                     " VALUES (?,?,?,?,?,?,?)",
                     (hash_token(token), uid, kind, name, int(bypass_2fa), time.time(), token[-6:]))
@@ -192,9 +183,8 @@ class Store:
     def clear_email_code(self, uid: str) -> None:
         self.update_user(uid, email_code_hash=None, email_code_expire=None, email_code_attempts=0)
 
-    def bump_email_attempts(self, uid: str) -> int:
+    def bump_email_attempts(self, uid: str) -> None:
         self.db.run("UPDATE users SET email_code_attempts = email_code_attempts + 1 WHERE id = ?", (uid,))
-        return self._one("SELECT email_code_attempts AS n FROM users WHERE id = ?", (uid,))["n"]
 
     # ---- outbox (e-mails are recorded, never sent) --------------------------------------------
     def send_mail(self, uid: str | None, to: str, subject: str, body: str, code: str | None = None) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pyotp
 
 from .behaviour import Behaviour
-from .db import ID_ALPHABET, sha256_hex
+from .db import random_id, sha256_hex
 from .responses import ApiError
 from .state import AppState
 
@@ -37,7 +37,7 @@ def iso_ms(ts: float) -> str:
 
 def new_backup_codes() -> list[str]:
     """TOTP.generateCodes(): 12 codes of 8 Random.id characters."""
-    return ["".join(secrets.choice(ID_ALPHABET) for _ in range(8)) for _ in range(12)]
+    return [random_id(8) for _ in range(12)]
 
 
 class TwoFactor:
@@ -69,10 +69,8 @@ class TwoFactor:
             if self.b.backup_codes_single_use:
                 return self.st.store.use_backup_code(user["id"], h)
             return self.st.store.backup_code_exists(user["id"], h)
-        return totp_matches(user["totp_secret"], code, self.window(), self.b.accept_stale_codes)
-
-    def window(self) -> int:
-        return self.b.totp_window if self.b.totp_window is not None else self.s.number(S + "MaxDelta")
+        window = self.b.totp_window if self.b.totp_window is not None else self.s.number(S + "MaxDelta")
+        return totp_matches(user["totp_secret"], code, window, self.b.accept_stale_codes)
 
     def verify_email(self, user: dict[str, Any], code: str) -> bool:
         if not self.email_enabled(user) or not user["email_code_hash"]:
