@@ -11,7 +11,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from . import routes_admin as radm
 from . import routes_auth as ra
 from . import routes_users as ru
 from .behaviour import Behaviour
@@ -37,7 +36,7 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/api/v1/users.generatePersonalAccessToken": {"POST": ra.generate_pat},
     "/api/v1/users.getPersonalAccessTokens": {"GET": ra.get_pats},
     "/api/v1/users.removePersonalAccessToken": {"POST": ra.remove_pat},
-    "/api/v1/users.update": {"POST": radm.users_update},
+    "/api/v1/users.update": {"POST": ru.users_update},
     "/api/v1/users.create": {"POST": ru.users_create},
     "/api/v1/users.delete": {"POST": ru.users_delete},
     "/api/v1/users.info": {"GET": ru.users_info},
@@ -64,7 +63,7 @@ def _resolve(path: str) -> tuple[dict[str, Handler] | None, dict[str, str]]:
     if path.startswith(METHOD_CALL_PREFIX) and len(path) > len(METHOD_CALL_PREFIX):
         return {"POST": ra.method_call}, {"method": path[len(METHOD_CALL_PREFIX):]}
     if path.startswith(SETTINGS_PREFIX) and "/" not in path[len(SETTINGS_PREFIX):] and len(path) > len(SETTINGS_PREFIX):
-        return {"GET": radm.get_setting}, {"setting": path[len(SETTINGS_PREFIX):]}
+        return {"GET": ru.get_setting}, {"setting": path[len(SETTINGS_PREFIX):]}
     return None, {}
 
 
