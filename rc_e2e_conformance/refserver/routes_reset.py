@@ -7,11 +7,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .auth import Caller, authenticate
 from .behaviour import Behaviour
-from .body import read_body
+from .body import check_object, read_body
+from .common import Caller, authenticate
 from .responses import ApiError, dumps, error_response, json_response, unauthorized
-from .schema import check_object
 from .state import AppState, client_ip, log, state_of
 from .store import Store
 from .twofactor import JS_SPACE, TwoFactor

@@ -9,14 +9,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .auth import authenticate
 from .behaviour import Behaviour
-from .common import authed, invalid, str_param, user_view
+from .body import check_object, invalid_params
+from .common import authed, authenticate, invalid, str_param, user_view
 from .db import ROLES, storable
 from .responses import ApiError, json_response, present, success
 from .routes_auth import check_2fa
 from .routes_reset import TARGET_KEYS, find_target
-from .schema import check_object, invalid_params
 from .state import state_of
 
 CREATE_REQUIRED = ("email", "name", "password", "username")
