@@ -49,17 +49,11 @@ CREATE TABLE IF NOT EXISTS permissions (id TEXT PRIMARY KEY, roles TEXT NOT NULL
 
 ROLES = ("admin", "user", "bot", "app", "guest")
 DEFAULT_PERMISSIONS: dict[str, list[str]] = {
-    "edit-other-user-e2ee": ["admin"],
+    **dict.fromkeys(("edit-other-user-e2ee", "create-user", "delete-user", "access-permissions", "view-statistics",
+                     "view-full-other-user-info", "create-personal-access-tokens", "view-privileged-setting",
+                     "edit-other-user-info"), ["admin"]),
     "api-bypass-rate-limit": ["admin", "bot", "app"],
-    "create-user": ["admin"],
-    "delete-user": ["admin"],
-    "access-permissions": ["admin"],
-    "view-statistics": ["admin"],
-    "view-full-other-user-info": ["admin"],
     "view-d-room": ["admin", "user", "bot", "app"],
-    "create-personal-access-tokens": ["admin"],
-    "view-privileged-setting": ["admin"],
-    "edit-other-user-info": ["admin"],
 }
 DEFAULT_ROOM = "GENERAL"
 

@@ -159,13 +159,9 @@ def _checks_only(st: AppState, caller: Caller, params: dict[str, Any]) -> None:
 
 def _check_permission(st: AppState, caller: Caller, target: dict[str, Any] | None) -> None:
     b = st.behaviour
-    if not b.check_permission:
+    holder = target if b.permission_checked_on == "target" else caller.user  # mutant: the target's roles decide
+    if not b.check_permission or holder is None:
         return
-    holder = caller.user
-    if b.permission_checked_on == "target":
-        if target is None:
-            return
-        holder = target
     if b.permission_checked_on == "admin-role":  # mutant: the admin role, not the permission, decides
         allowed = "admin" in holder["roles"]
     else:
