@@ -118,14 +118,11 @@ async def users_update(request: Request) -> Response:
             raise ApiError("error-field-unavailable", f"{email} is already in use :(",
                            {"method": "insertOrUpdateUser", "field": email})
         changes.update(email=email, email_lower=email.lower(), email_verified=0)  # a new address is unverified
-    if "verified" in data:
-        changes["email_verified"] = int(data["verified"])
+    changes.update({column: int(data[key]) for key, column in (
+        ("verified", "email_verified"), ("active", "active"), ("requirePasswordChange", "require_password_change"))
+        if key in data})
     if "name" in data and data["name"].strip():
         changes["name"] = data["name"]
-    if "active" in data:
-        changes["active"] = int(data["active"])
-    if "requirePasswordChange" in data:
-        changes["require_password_change"] = int(data["requirePasswordChange"])
     if data.get("roles"):
         if any(r not in ROLES for r in data["roles"]):
             raise ApiError("error-invalid-role", "Invalid role", {"method": "insertOrUpdateUser"})
@@ -201,10 +198,8 @@ async def set_keys(request: Request) -> Response:
 
 async def fetch_my_keys(request: Request) -> Response:
     _, caller, _ = await authed(request)
-    u = caller.user
-    if u["e2e_public_key"] and u["e2e_private_key"]:
-        return success({"public_key": u["e2e_public_key"], "private_key": u["e2e_private_key"]})
-    return success()
+    pub, priv = caller.user["e2e_public_key"], caller.user["e2e_private_key"]
+    return success({"public_key": pub, "private_key": priv} if pub and priv else None)
 
 
 async def update_group_key(request: Request) -> Response:
@@ -224,10 +219,8 @@ async def subscription_get_one(request: Request) -> Response:
     st, caller, _ = await authed(request)
     rid = request.query_params.get("roomId", "")
     sub = st.store.subscription(caller.id, rid)
-    if sub is None:
-        return success({"subscription": None})
-    return success({"subscription": present(_id=sub["id"], rid=sub["room_id"], u={"_id": caller.id},
-                                            E2EKey=sub["e2e_key"] or None)})
+    view = sub and present(_id=sub["id"], rid=sub["room_id"], u={"_id": caller.id}, E2EKey=sub["e2e_key"] or None)
+    return success({"subscription": view})
 
 
 async def permissions_list_all(request: Request) -> Response:

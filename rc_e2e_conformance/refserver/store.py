@@ -32,20 +32,18 @@ class Store:
     def count_users(self) -> int:
         return self._one("SELECT COUNT(*) AS n FROM users")["n"]
 
-    def create_user(self, *, username: str, name: str, email: str | None, password: str | None,
-                    roles: list[str], verified: bool = False, active: bool = True,
-                    require_password_change: bool = False, email2fa: bool = False,
-                    join_default_channels: bool = True, user_type: str = "user") -> dict[str, Any]:
+    def create_user(self, *, username: str, name: str, email: str | None, password: str, roles: list[str],
+                    verified: bool = False, active: bool = True, require_password_change: bool = False,
+                    email2fa: bool = False, join_default_channels: bool = True) -> dict[str, Any]:
         uid = random_id()
-        salt = secrets.token_hex(8) if password is not None else None
-        pw_hash = hash_password_digest(sha256_hex(password), salt) if password is not None and salt else None
+        salt = secrets.token_hex(8)
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO users (id, username, username_lower, name, email, email_lower, email_verified,"
-                " password_salt, password_hash, roles, active, type, require_password_change, created_at,"
-                " email2fa_enabled) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (uid, username, username.lower(), name, email, email.lower() if email else None,
-                 int(verified), salt, pw_hash, json.dumps(roles), int(active), user_type,
+                " password_salt, password_hash, roles, active, require_password_change, created_at,"
+                " email2fa_enabled) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (uid, username, username.lower(), name, email, email.lower() if email else None, int(verified),
+                 salt, hash_password_digest(sha256_hex(password), salt), json.dumps(roles), int(active),
                  int(require_password_change), time.time(), int(email2fa)))
             if join_default_channels:
                 conn.execute("INSERT INTO subscriptions (id, user_id, room_id) VALUES (?,?,?)",

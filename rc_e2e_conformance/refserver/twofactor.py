@@ -65,17 +65,15 @@ class TwoFactor:
         if not self.totp_enabled(user) or not user["totp_secret"]:
             return False
         if len(code) == 8:  # an 8-character code is only ever a backup code
-            h = sha256_hex(code)
-            if self.b.backup_codes_single_use:
-                return self.st.store.use_backup_code(user["id"], h)
-            return self.st.store.backup_code_exists(user["id"], h)
+            store = self.st.store
+            return (store.use_backup_code if self.b.backup_codes_single_use else store.backup_code_exists)(
+                user["id"], sha256_hex(code))
         window = self.b.totp_window if self.b.totp_window is not None else self.s.number(S + "MaxDelta")
         return totp_matches(user["totp_secret"], code, window, self.b.accept_stale_codes)
 
     def verify_email(self, user: dict[str, Any], code: str) -> bool:
-        if not self.email_enabled(user) or not user["email_code_hash"]:
-            return False
-        if (user["email_code_expire"] or 0) < time.time():
+        expired = (user["email_code_expire"] or 0) < time.time()
+        if not self.email_enabled(user) or not user["email_code_hash"] or expired:
             return False
         if secrets.compare_digest(sha256_hex(re.sub(r"[^0-9]", "", code)), user["email_code_hash"]):
             self.st.store.clear_email_code(user["id"])  # single use
