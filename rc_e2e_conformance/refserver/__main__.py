@@ -54,11 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings(env=os.environ, test_mode=env_test_mode())
     except ValueError as exc:
         raise SystemExit(f"refserver: {exc}") from None
-    tmpdir = None
-    db = args.db
-    if db is None:  # never litter the current directory; a kept database needs an explicit --db
-        tmpdir = tempfile.mkdtemp(prefix="refserver-")
-        db = os.path.join(tmpdir, "refserver.db")
+    # Never litter the current directory: a kept database needs an explicit --db.
+    tmpdir = tempfile.mkdtemp(prefix="refserver-") if args.db is None else None
+    db = args.db if tmpdir is None else os.path.join(tmpdir, "refserver.db")
     try:
         app = create_app(db, behaviour, settings)
         if ensure_admin(app.state.rc, os.environ.get("ADMIN_USERNAME"), os.environ.get("ADMIN_PASS"),

@@ -5,6 +5,7 @@ import base64
 import contextlib
 import hashlib
 import json
+import re
 import secrets
 import sqlite3
 import threading
@@ -12,6 +13,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Meteor's Random.id() alphabet (no look-alike characters).
 ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz"
 
@@ -78,11 +80,7 @@ def hash_password_digest(digest_hex: str, salt: str) -> str:
 
 def storable(value: str) -> bool:
     """A string SQLite can bind (lone surrogates from JSON escapes cannot be UTF-8 encoded)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return _SURROGATE.search(value) is None
 
 
 class Database:

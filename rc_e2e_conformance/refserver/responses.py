@@ -57,16 +57,13 @@ def error_response(err: ApiError, *, with_suffix: bool = True, headers: dict[str
 
 def unauthorized(b: Behaviour, content_type: str = "application/json") -> Response:
     msg = b.unauthenticated_message
-    body: dict[str, Any] = {"status": "error", "message": msg}
-    if b.unauthenticated_body_7x:
-        body = {"success": False, "error": msg, **body}
-    return json_response(body, b.unauthenticated_status, content_type=content_type)
+    body_7x = {"success": False, "error": msg} if b.unauthenticated_body_7x else {}
+    return json_response({**body_7x, "status": "error", "message": msg}, b.unauthenticated_status,
+                         content_type=content_type)
 
 
 def wrong_method(b: Behaviour, allowed: str) -> Response:
     if b.wrong_method_status == 404:  # 7.6+/8.x router: its default 404, plain text, not JSON (§6)
         return Response(b"404 Not Found", 404, media_type="text/plain")
-    body = {"status": "error", "message": "API endpoint does not exist"}
-    if b.wrong_method_status == 405:
-        return json_response(body, 405, {"Allow": f"{allowed}, OPTIONS"})
-    return json_response(body, b.wrong_method_status)
+    allow = {"Allow": f"{allowed}, OPTIONS"} if b.wrong_method_status == 405 else None  # <=6.x Restivus
+    return json_response({"status": "error", "message": "API endpoint does not exist"}, b.wrong_method_status, allow)

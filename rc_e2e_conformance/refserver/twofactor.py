@@ -97,21 +97,17 @@ class TwoFactor:
         expire = fresh["email_code_expire"]
         if fresh["email_code_hash"] and expire and expire > time.time() and not self.email_maxed(fresh):
             return {"emailOrUsername": who, "codeGenerated": False, "codeExpires": iso_ms(expire)}
-        self.send_email_code(fresh)
+        code = "".join(secrets.choice("0123456789") for _ in range(6))
+        expire = time.time() + self.s.number(S + "By_Email_Code_Expiration")
+        self.st.store.set_email_code(fresh["id"], sha256_hex(code), expire)
+        if fresh["email"] and fresh["email_verified"]:
+            self.st.store.send_mail(fresh["id"], fresh["email"], "Authentication code",
+                                    f"Here is your authentication code:\n\n{code[:3]}-{code[3:]}\n", code)
         return {"codeGenerated": True, "emailOrUsername": who}
 
     def email_maxed(self, user: dict[str, Any]) -> bool:
         fresh = self.st.store.get_user(user["id"]) or user
         return fresh["email_code_attempts"] >= self.s.number(S + "Max_Invalid_Email_Code_Attempts")
-
-    def send_email_code(self, user: dict[str, Any]) -> None:
-        code = "".join(secrets.choice("0123456789") for _ in range(6))
-        expire = time.time() + self.s.number(S + "By_Email_Code_Expiration")
-        self.st.store.set_email_code(user["id"], sha256_hex(code), expire)
-        if user["email"] and user["email_verified"]:
-            shown = f"{code[:3]}-{code[3:]}"
-            self.st.store.send_mail(user["id"], user["email"], "Authentication code",
-                                    f"Here is your authentication code:\n\n{shown}\n", code)
 
     # ---- checkCodeForUser ------------------------------------------------------------------
     def in_registration_grace(self, user: dict[str, Any]) -> bool:
