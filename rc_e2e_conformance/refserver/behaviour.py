@@ -38,13 +38,11 @@ class Behaviour:
     remember_me_minutes: int = 0
     # TOTP backup codes are removed from hashedBackup when used.
     backup_codes_single_use: bool = True
-    # The password fallback only accepts the SHA-256 hex digest, never the plain password.
     password_fallback_accepts_plain: bool = False
     # getUserFromParams runs before hasPermission('edit-other-user-e2ee').
     lookup_before_permission: bool = True
     # findOneByUsernameIgnoringCase for "username"/"user".
     username_ignores_case: bool = True
-    # A blank userId is error-user-param-not-provided, not a self-reset.
     blank_id_means_self: bool = False
     # The other-user path checks edit-other-user-e2ee.
     check_permission: bool = True

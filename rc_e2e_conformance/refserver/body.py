@@ -37,19 +37,17 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"Unexpected token {name[0]} in JSON")
 
 
-async def read_raw(request: Request, limited: bool = True) -> tuple[bytes, bool]:
-    """The body bytes and whether it exceeded the cap (reading stops there; no cap when not limited)."""
+async def read_raw(request: Request, limited: bool) -> bytes | None:
+    """The body bytes, or None past the cap (reading stops there; no cap when not limited)."""
     declared = request.headers.get("content-length", "")
     if limited and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return b"", True
-    chunks: list[bytes] = []
-    size = 0
+        return None
+    raw = bytearray()
     async for chunk in request.stream():
-        size += len(chunk)
-        if limited and size > MAX_BODY_BYTES:
-            return b"", True
-        chunks.append(chunk)
-    return b"".join(chunks), False
+        raw += chunk
+        if limited and len(raw) > MAX_BODY_BYTES:
+            return None
+    return bytes(raw)
 
 
 async def read_body(request: Request) -> Body:
@@ -59,8 +57,8 @@ async def read_body(request: Request) -> Body:
     have no size limit (behaviour.md §9).
     """
     b = request.app.state.rc.behaviour
-    raw, too_big = await read_raw(request, b.body_size_limited)
-    if too_big:
+    raw = await read_raw(request, b.body_size_limited)
+    if raw is None:
         return Body({}, f"request entity too large (limit {MAX_BODY_BYTES} bytes)", "other")
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     is_json = ctype == "application/json" or ctype.endswith("+json")

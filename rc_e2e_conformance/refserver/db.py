@@ -87,7 +87,6 @@ class Database:
     """One SQLite connection (WAL) shared by the server thread and selftests, serialized by a lock."""
 
     def __init__(self, path: str) -> None:
-        self.path = path
         self.lock = threading.RLock()
         self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
         self.conn.row_factory = sqlite3.Row

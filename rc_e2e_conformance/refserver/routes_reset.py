@@ -38,15 +38,11 @@ def _given(params: dict[str, Any], key: str) -> str | None:
 def find_target(store: Store, b: Behaviour, params: dict[str, Any]) -> dict[str, Any] | None:
     """getUserFromParams: the first non-blank key decides, looked up by its raw (untrimmed) value; later
     keys are not even read. Returns None only for the blank-means-self mutant."""
-    order = TARGET_KEYS if b.user_id_wins else ("username", "userId", "user")
-    for key in order:
+    for key in TARGET_KEYS if b.user_id_wins else ("username", "userId", "user"):
         value = _given(params, key)
         if value is None:
             continue
-        if key == "userId":
-            found = store.get_user(value)
-        else:
-            found = store.find_by_username(value, b.username_ignores_case)
+        found = store.get_user(value) if key == "userId" else store.find_by_username(value, b.username_ignores_case)
         if found is None:
             raise ApiError("error-invalid-user", INVALID_USER)
         return found

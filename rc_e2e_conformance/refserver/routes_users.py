@@ -134,20 +134,15 @@ async def users_update(request: Request) -> Response:
     return success({"user": user_view(st.store.get_user(uid) or target)})
 
 
-def _lookup(st: Any, params: dict[str, Any]) -> dict[str, Any]:
-    """getUserFromParams with Rocket.Chat's real rules: mutants only change users.resetE2EKey."""
-    found = find_target(st.store, Behaviour(), params)
-    assert found is not None  # blank_id_means_self is off in the default Behaviour
-    return found
-
-
 async def users_delete(request: Request) -> Response:
     st, _, body = await authed(request, "delete-user")
     reports_rooms = st.behaviour.users_delete_reports_rooms  # 8.x: a body schema, and the answer lists deleted rooms
     params = check_object(body, (*TARGET_KEYS, "confirmRelinquish"), TARGET_KEYS) if reports_rooms else body.params()
     if reports_rooms and "confirmRelinquish" in params and not isinstance(params["confirmRelinquish"], bool):
         raise invalid_params("must be boolean")
-    st.store.delete_user(_lookup(st, params)["id"])
+    target = find_target(st.store, Behaviour(), params)  # RC's real rules: mutants only change users.resetE2EKey
+    assert target is not None  # blank_id_means_self is off in the default Behaviour
+    st.store.delete_user(target["id"])
     return success({"deletedRooms": []} if reports_rooms else None)  # the refserver has no rooms a user could own
 
 

@@ -16,21 +16,15 @@ class Store:
         self.db = db
 
     # ---- users ---------------------------------------------------------------------------
-    @staticmethod
-    def _user(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    def _user_where(self, column: str, value: str) -> dict[str, Any] | None:
+        """The user whose `column` is `value`, roles decoded; None for a string SQLite cannot bind."""
+        row = self.db.one(f"SELECT * FROM users WHERE {column} = ?", (value,)) if storable(value) else None
         if row is not None:
             row["roles"] = json.loads(row["roles"])
         return row
 
-    def _one(self, sql: str, params: tuple[Any, ...] = ()) -> dict[str, Any]:
-        """A query that always yields one row (an aggregate, or a column of a known user)."""
-        row = self.db.one(sql, params)
-        if row is None:
-            raise LookupError(f"no row for {sql!r}")
-        return row
-
     def count_users(self) -> int:
-        return self._one("SELECT COUNT(*) AS n FROM users")["n"]
+        return int(self.db.all("SELECT COUNT(*) AS n FROM users")[0]["n"])  # an aggregate: always one row
 
     def create_user(self, *, username: str, name: str, email: str | None, password: str, roles: list[str],
                     verified: bool = False, active: bool = True, require_password_change: bool = False,
@@ -51,21 +45,14 @@ class Store:
         return self.get_user(uid)  # type: ignore[return-value]
 
     def get_user(self, uid: str) -> dict[str, Any] | None:
-        if not storable(uid):
-            return None
-        return self._user(self.db.one("SELECT * FROM users WHERE id = ?", (uid,)))
+        return self._user_where("id", uid)
 
     def find_by_username(self, username: str, ignore_case: bool = True) -> dict[str, Any] | None:
-        if not storable(username):
-            return None
-        if ignore_case:
-            return self._user(self.db.one("SELECT * FROM users WHERE username_lower = ?", (username.lower(),)))
-        return self._user(self.db.one("SELECT * FROM users WHERE username = ?", (username,)))
+        column, value = ("username_lower", username.lower()) if ignore_case else ("username", username)
+        return self._user_where(column, value)
 
     def find_by_email(self, email: str) -> dict[str, Any] | None:
-        if not storable(email):
-            return None
-        return self._user(self.db.one("SELECT * FROM users WHERE email_lower = ?", (email.lower(),)))
+        return self._user_where("email_lower", email.lower())
 
     def update_user(self, uid: str, **fields: Any) -> None:
         cols = ", ".join(f"{k} = ?" for k in fields)
@@ -81,7 +68,7 @@ class Store:
         total = self.count_users()
         limit = count if count > 0 else -1
         rows = self.db.all("SELECT * FROM users ORDER BY username_lower LIMIT ? OFFSET ?", (limit, offset))
-        return [self._user(r) for r in rows], total  # type: ignore[misc]
+        return [{**r, "roles": json.loads(r["roles"])} for r in rows], total
 
     def set_password(self, uid: str, password: str) -> None:
         salt = secrets.token_hex(8)
@@ -134,7 +121,7 @@ class Store:
         self.db.run("DELETE FROM login_tokens WHERE user_id = ? AND hash != ? AND kind != 'pat'", (uid, keep_hash))
 
     def token_count(self, uid: str) -> int:
-        return self._one("SELECT COUNT(*) AS n FROM login_tokens WHERE user_id = ?", (uid,))["n"]
+        return int(self.db.all("SELECT COUNT(*) AS n FROM login_tokens WHERE user_id = ?", (uid,))[0]["n"])
 
     def remember_2fa(self, token_hash: str, until: float) -> None:
         self.db.run("UPDATE login_tokens SET remember_until = ? WHERE hash = ?", (until, token_hash))
