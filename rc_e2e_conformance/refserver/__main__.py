@@ -18,16 +18,14 @@ from .settings import Settings, env_test_mode
 
 
 def _behaviour(profile: str, mutant: str | None) -> Behaviour:
-    behaviour = Behaviour.for_profile(profile)
     if mutant is None:
-        return behaviour
+        return Behaviour.for_profile(profile)
     from .mutants import MUTANTS  # only when asked for: the catalogue is a selftest tool
     if mutant not in MUTANTS:
         raise SystemExit(f"refserver: unknown mutant {mutant!r}; known: {', '.join(sorted(MUTANTS))}")
     if not MUTANTS[mutant].applies_to(profile):
         raise SystemExit(f"refserver: mutant {mutant!r} does not apply to profile {profile}")
-    # The mutant's one defect switch on top of the chosen release line.
-    return behaviour.replace(**MUTANTS[mutant].flipped())
+    return MUTANTS[mutant].on_profile(profile)  # its one defect switch on top of the chosen release line
 
 
 def parse_duration(text: str) -> float:
@@ -56,11 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings(env=os.environ, test_mode=env_test_mode())
     except ValueError as exc:
         raise SystemExit(f"refserver: {exc}") from None
-    tmpdir = None
-    db = args.db
-    if db is None:  # never litter the current directory; a kept database needs an explicit --db
-        tmpdir = tempfile.mkdtemp(prefix="refserver-")
-        db = os.path.join(tmpdir, "refserver.db")
+    # Never litter the current directory: a kept database needs an explicit --db.
+    tmpdir = tempfile.mkdtemp(prefix="refserver-") if args.db is None else None
+    db = args.db if tmpdir is None else os.path.join(tmpdir, "refserver.db")
     try:
         app = create_app(db, behaviour, settings)
         if ensure_admin(app.state.rc, os.environ.get("ADMIN_USERNAME"), os.environ.get("ADMIN_PASS"),

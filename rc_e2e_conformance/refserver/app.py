@@ -11,13 +11,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from . import routes_admin as radm
 from . import routes_auth as ra
 from . import routes_users as ru
 from .behaviour import Behaviour
-from .common import Forbidden, NeedAuth
+from .common import NeedAuth
 from .db import Database
-from .responses import ApiError, error_response, forbidden, json_response, not_found, unauthorized, wrong_method
+from .responses import ApiError, error_response, json_response, unauthorized, wrong_method
 from .routes_reset import reset_e2e_key
 from .settings import Settings
 from .state import AppState, log
@@ -37,7 +36,7 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/api/v1/users.generatePersonalAccessToken": {"POST": ra.generate_pat},
     "/api/v1/users.getPersonalAccessTokens": {"GET": ra.get_pats},
     "/api/v1/users.removePersonalAccessToken": {"POST": ra.remove_pat},
-    "/api/v1/users.update": {"POST": radm.users_update},
+    "/api/v1/users.update": {"POST": ru.users_update},
     "/api/v1/users.create": {"POST": ru.users_create},
     "/api/v1/users.delete": {"POST": ru.users_delete},
     "/api/v1/users.info": {"GET": ru.users_info},
@@ -64,7 +63,7 @@ def _resolve(path: str) -> tuple[dict[str, Handler] | None, dict[str, str]]:
     if path.startswith(METHOD_CALL_PREFIX) and len(path) > len(METHOD_CALL_PREFIX):
         return {"POST": ra.method_call}, {"method": path[len(METHOD_CALL_PREFIX):]}
     if path.startswith(SETTINGS_PREFIX) and "/" not in path[len(SETTINGS_PREFIX):] and len(path) > len(SETTINGS_PREFIX):
-        return {"GET": radm.get_setting}, {"setting": path[len(SETTINGS_PREFIX):]}
+        return {"GET": ru.get_setting}, {"setting": path[len(SETTINGS_PREFIX):]}
     return None, {}
 
 
@@ -74,7 +73,7 @@ async def dispatch(request: Request) -> Response:
     table, path_params = _resolve(request.url.path.rstrip("/") or "/")
     try:
         if table is None:
-            resp = not_found()
+            resp = json_response({"status": "error", "message": "API endpoint does not exist"}, 404)
         elif request.method == "OPTIONS":
             resp = Response(status_code=200, headers={"Allow": ", ".join([*table, "OPTIONS"])})
         elif request.method not in table:
@@ -84,8 +83,6 @@ async def dispatch(request: Request) -> Response:
             resp = await table[request.method](request)
     except NeedAuth:
         resp = unauthorized(b)
-    except Forbidden:
-        resp = forbidden()
     except ApiError as e:
         resp = error_response(e)
     except ClientDisconnect:  # the client hung up mid-body: nobody is left to answer, and it is not a bug

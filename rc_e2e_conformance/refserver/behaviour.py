@@ -12,12 +12,12 @@ class Behaviour:
 
     Two kinds of switches: RELEASE_SWITCHES state a fact of a release line (True = that line does it;
     `for_profile` sets them), the others are defects a mutant may inject (their defaults are what every
-    line does). SERVER_PARAMETERS (latency) are neither: they only slow the server down.
+    line does). SERVER_PARAMETERS (latency) are neither: they only slow the server down. A switch is
+    commented where its name does not say it all; mutants.py describes the defect of each flip.
     """
 
     # Authentication runs before rate limit, 2FA and the handler (RC's authRequired wrapper).
     auth_checked_first: bool = True
-    # RC answers a missing/invalid login with HTTP 401.
     unauthenticated_status: int = 401
     # RC's API.v1.unauthorized() message text.
     unauthenticated_message: str = "You must be logged in to do this."
@@ -30,38 +30,31 @@ class Behaviour:
     wrong_method_status: int = 404
     # users.resetE2EKey is declared twoFactorRequired.
     two_factor_checked: bool = True
-    # RC verifies the code; a mutant could accept any non-empty code.
     accept_any_code: bool = False
     # TOTP window in 30-s steps; None = setting Accounts_TwoFactorAuthentication_MaxDelta (1).
     totp_window: int | None = None
-    # RC rejects codes older than the window; a mutant accepts codes from the last ~10 minutes.
     accept_stale_codes: bool = False
     # disableRememberMe: every call needs its own code since 3.8.0 (0 = no grace period).
     remember_me_minutes: int = 0
     # TOTP backup codes are removed from hashedBackup when used.
     backup_codes_single_use: bool = True
-    # The password fallback only accepts the SHA-256 hex digest, never the plain password.
     password_fallback_accepts_plain: bool = False
     # getUserFromParams runs before hasPermission('edit-other-user-e2ee').
     lookup_before_permission: bool = True
     # findOneByUsernameIgnoringCase for "username"/"user".
     username_ignores_case: bool = True
-    # A blank userId is error-user-param-not-provided, not a self-reset.
     blank_id_means_self: bool = False
     # The other-user path checks edit-other-user-e2ee.
     check_permission: bool = True
     # The permission is checked on the caller ("target" = mutant checking the target's roles;
     # "admin-role" = mutant asking for the admin role instead of the permission).
     permission_checked_on: str = "caller"
-    # The named target is reset, not the caller.
     reset_caller_instead: bool = False
     # resetUserE2EEncriptionKey removes e2e keys (user + subscriptions).
     clear_keys: bool = True
     # resetUserE2EEncriptionKey removes all the target's login tokens.
     clear_sessions: bool = True
-    # Resetting another user leaves the caller logged in.
     logout_caller: bool = False
-    # Only the target's keys are removed; a mutant wipes every user's keys.
     clear_bystander_keys: bool = False
     # A non-string userId leaks a JS TypeError as HTTP 400 (mutant: HTTP 500).
     error_500_on_non_string: bool = False
@@ -73,7 +66,6 @@ class Behaviour:
     rate_limit_headers: bool = True
     # Meteor.Error messages end with " [<errorType>]".
     error_type_suffix: bool = True
-    # With both userId and username, userId decides the target.
     user_id_wins: bool = True
     # Since 5.0 {"userId": <own id>} is the "other user" path (True = pre-5.0 self-reset).
     self_by_id_is_self_reset: bool = False
@@ -109,13 +101,9 @@ class Behaviour:
     # Extra seconds for POST /api/v1/login (bcrypt), on top of `latency`.
     login_latency: float = 0.0
     # --- switches added for the mutant catalogue (refserver/mutants.py) ---
-    # A call without X-Auth-Token is unauthenticated (mutant: X-User-Id alone is trusted).
     auth_requires_token: bool = True
-    # A call without X-User-Id is unauthenticated (mutant: the token alone identifies its owner).
     auth_requires_user_id: bool = True
-    # The token must belong to X-User-Id (mutant: any valid token authenticates any existing user id).
     token_bound_to_user: bool = True
-    # POST /api/v1/logout revokes the token (mutant: the token keeps working after logout).
     logout_revokes_token: bool = True
     # checkCodeForUser runs before the handler's lookup and permission check (mutant: after them).
     two_factor_checked_first: bool = True
@@ -123,11 +111,8 @@ class Behaviour:
     email_attempts_limited: bool = True
     # No target parameter = reset the caller's own keys (mutant: error-user-param-not-provided).
     self_reset_on_empty_body: bool = True
-    # The permission is checked before the reset (mutant: reset first, refuse afterwards).
     reset_after_permission_check: bool = True
-    # Past the limit the route answers 429 (mutant: headers counted, calls never refused).
     rate_limit_enforced: bool = True
-    # An empty x-2fa-code header counts as absent (mutant: it is checked as a code, so totp-invalid).
     empty_code_is_absent: bool = True
     # The password fallback accepts the SHA-256 hex of the password (mutant: it never matches).
     password_fallback_accepts_hash: bool = True
@@ -187,8 +172,3 @@ PROFILES: dict[str, dict[str, Any]] = {
           "wrong_method_status": 405, "cache_control_headers": False, "non_json_body_is_empty": False,
           "body_size_limited": True},
 }
-
-
-def defect_switch_names() -> tuple[str, ...]:
-    """The switches a mutant may flip (everything but release facts and server parameters)."""
-    return tuple(n for n in switch_names() if n not in RELEASE_SWITCHES and n not in SERVER_PARAMETERS)

@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
+import re
 import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Meteor's Random.id() alphabet (no look-alike characters).
 ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz"
 
@@ -47,27 +51,17 @@ CREATE TABLE IF NOT EXISTS permissions (id TEXT PRIMARY KEY, roles TEXT NOT NULL
 
 ROLES = ("admin", "user", "bot", "app", "guest")
 DEFAULT_PERMISSIONS: dict[str, list[str]] = {
-    "edit-other-user-e2ee": ["admin"],
+    **dict.fromkeys(("edit-other-user-e2ee", "create-user", "delete-user", "access-permissions", "view-statistics",
+                     "view-full-other-user-info", "create-personal-access-tokens", "view-privileged-setting",
+                     "edit-other-user-info"), ["admin"]),
     "api-bypass-rate-limit": ["admin", "bot", "app"],
-    "create-user": ["admin"],
-    "delete-user": ["admin"],
-    "access-permissions": ["admin"],
-    "view-statistics": ["admin"],
-    "view-full-other-user-info": ["admin"],
     "view-d-room": ["admin", "user", "bot", "app"],
-    "create-personal-access-tokens": ["admin"],
-    "view-privileged-setting": ["admin"],
-    "edit-other-user-info": ["admin"],
 }
 DEFAULT_ROOM = "GENERAL"
 
 
 def random_id(length: int = 17) -> str:
     return "".join(secrets.choice(ID_ALPHABET) for _ in range(length))
-
-
-def new_login_token() -> str:
-    return secrets.token_urlsafe(32)
 
 
 def hash_token(token: str) -> str:
@@ -86,18 +80,13 @@ def hash_password_digest(digest_hex: str, salt: str) -> str:
 
 def storable(value: str) -> bool:
     """A string SQLite can bind (lone surrogates from JSON escapes cannot be UTF-8 encoded)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return _SURROGATE.search(value) is None
 
 
 class Database:
     """One SQLite connection (WAL) shared by the server thread and selftests, serialized by a lock."""
 
     def __init__(self, path: str) -> None:
-        self.path = path
         self.lock = threading.RLock()
         self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
         self.conn.row_factory = sqlite3.Row
@@ -105,11 +94,10 @@ class Database:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.executescript(SCHEMA)
-            columns = {r["name"] for r in self.all("PRAGMA table_info(login_tokens)")}
-            if "last_part" not in columns:  # a database file written by an older refserver
-                self.run("ALTER TABLE login_tokens ADD COLUMN last_part TEXT")
-            if "federated" not in {r["name"] for r in self.all("PRAGMA table_info(users)")}:
-                self.run("ALTER TABLE users ADD COLUMN federated INTEGER NOT NULL DEFAULT 0")
+            # Columns a database file written by an older refserver lacks.
+            for table, col in (("login_tokens", "last_part TEXT"), ("users", "federated INTEGER NOT NULL DEFAULT 0")):
+                if col.split()[0] not in {r["name"] for r in self.all(f"PRAGMA table_info({table})")}:
+                    self.run(f"ALTER TABLE {table} ADD COLUMN {col}")
             # OR IGNORE: a kept database keeps its changed roles but gains permissions added since.
             for pid, roles in DEFAULT_PERMISSIONS.items():
                 self.run("INSERT OR IGNORE INTO permissions VALUES (?,?,?)", (pid, json.dumps(roles), time.time()))
@@ -131,27 +119,14 @@ class Database:
         with self.lock:
             return [dict(r) for r in self.conn.execute(sql, params).fetchall()]
 
-    def transaction(self) -> _Tx:
-        return _Tx(self)
-
-
-class _Tx:
-    """BEGIN IMMEDIATE ... COMMIT under the lock, so multi-statement changes are atomic."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.db.lock.acquire()
-        try:
-            self.db.conn.execute("BEGIN IMMEDIATE")
-        except BaseException:  # e.g. "database is locked": __exit__ will not run, so release here
-            self.db.lock.release()
-            raise
-        return self.db.conn
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        try:
-            self.db.conn.execute("ROLLBACK" if exc_type else "COMMIT")
-        finally:
-            self.db.lock.release()
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT under the lock, so multi-statement changes are atomic."""
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")

@@ -13,7 +13,7 @@ class Mutant:
     """One defect switch of the Behaviour flipped; `requirements` are the IDs whose tests must end in *fail*.
 
     `profiles` are the release lines where the defect can show (its switch is reached there);
-    `behaviour` is the flip on the default (8.x) line — apply `flipped()` to another profile's Behaviour.
+    `behaviour` is the flip on the default (8.x) line; `on_profile()` puts it on another release line.
     """
 
     name: str

@@ -13,7 +13,7 @@ from .behaviour import Behaviour
 from .body import read_body
 from .common import authed, me_view, str_param
 from .db import sha256_hex, storable
-from .responses import ApiError, json_response, success
+from .responses import ApiError, json_response, present, success
 from .state import AppState, state_of
 from .twofactor import TwoFactor, TwoFactorError, iso_ms, new_backup_codes, totp_matches
 
@@ -28,11 +28,7 @@ S = "Block_Multiple_Failed_Logins_"
 
 
 def _login_error(error: object, message: str, details: dict[str, Any] | None = None) -> Response:
-    body: dict[str, Any] = {"status": "error", "error": error}
-    if details is not None:
-        body["details"] = details
-    body["message"] = message
-    return json_response(body, 401)
+    return json_response(present(status="error", error=error, details=details, message=message), 401)
 
 
 async def login(request: Request) -> Response:
@@ -45,9 +41,7 @@ async def login(request: Request) -> Response:
         digest = password.get("digest") if password.get("algorithm") == "sha-256" else None
     else:
         digest = sha256_hex(password) if isinstance(password, str) else None
-    user = None
-    if ident:
-        user = store.find_by_email(ident) if "@" in ident else store.find_by_username(ident)
+    user = (store.find_by_email(ident) if "@" in ident else store.find_by_username(ident)) if ident else None
     if user is None or not isinstance(digest, str):
         return _login_error("Unauthorized", "Unauthorized")  # RC masks "User not found"
     if user["blocked_until"] > time.time():
@@ -97,14 +91,8 @@ async def me(request: Request) -> Response:
 
 def _meteor_error(error: object, reason: str | None = None, details: dict[str, Any] | None = None) -> dict[str, Any]:
     """A Meteor.Error as DDP serializes it."""
-    out: dict[str, Any] = {"isClientSafe": True, "error": error}
-    if reason is not None:
-        out["reason"] = reason
-    if details is not None:
-        out["details"] = details
-    out["message"] = f"{reason} [{error}]" if reason else f"[{error}]"
-    out["errorType"] = "Meteor.Error"
-    return out
+    return present(isClientSafe=True, error=error, reason=reason, details=details,
+                   message=f"{reason} [{error}]" if reason else f"[{error}]", errorType="Meteor.Error")
 
 
 async def method_call(request: Request) -> Response:
@@ -150,11 +138,8 @@ async def method_call(request: Request) -> Response:
 
 def check_2fa(st: Any, caller: Any, request: Request) -> None:
     """twoFactorRequired of a setup route: the release's 2FA rules, answered like the endpoint's."""
-    try:
-        TwoFactor(st, faithful(st)).check(caller.user, caller.token_row, request.headers.get("x-2fa-code", ""),
-                            request.headers.get("x-2fa-method", ""))
-    except TwoFactorError as e:
-        raise ApiError(e.error_type, e.reason, e.details) from None
+    TwoFactor(st, faithful(st)).check(caller.user, caller.token_row, request.headers.get("x-2fa-code", ""),
+                                      request.headers.get("x-2fa-method", ""))
 
 
 async def enable_email_2fa(request: Request) -> Response:

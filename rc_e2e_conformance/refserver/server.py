@@ -1,40 +1,43 @@
 """Run the reference server in a background thread on a real socket (the embedded default target)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import tempfile
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import TracebackType
 
 import uvicorn
+from starlette.applications import Starlette
 
 from .app import create_app, ensure_admin
 from .behaviour import Behaviour
 from .settings import Settings
+from .store import Store
 
 START_TIMEOUT_S = 10.0
 
 
+@dataclass(eq=False)
 class RefServer:
     """A running reference server: `url`, `db_path`, `stop()`; also a context manager."""
 
-    def __init__(self, server: uvicorn.Server, thread: threading.Thread, url: str, db_path: str,
-                 temporary_db: bool, app: object) -> None:
-        self._server = server
-        self._thread = thread
-        self.url = url
-        self.db_path = db_path
-        self._temporary_db = temporary_db
-        self.app = app
-        self._stopped = False
+    _server: uvicorn.Server
+    _thread: threading.Thread
+    url: str
+    db_path: str
+    _temporary_db: bool
+    app: Starlette
+    _stopped: bool = False
 
     @property
-    def store(self):
+    def store(self) -> Store:
         """The server's Store (selftests read the outbox through it; thread-safe)."""
-        return self.app.state.rc.store  # type: ignore[attr-defined]
+        return self.app.state.rc.store
 
     def stop(self) -> None:
         if self._stopped:
@@ -46,10 +49,8 @@ class RefServer:
         self.store.db.close()
         if self._temporary_db:
             for suffix in ("", "-wal", "-shm"):
-                try:
+                with contextlib.suppress(FileNotFoundError):
                     os.unlink(self.db_path + suffix)
-                except FileNotFoundError:
-                    pass
 
     def __enter__(self) -> RefServer:
         return self

@@ -45,22 +45,14 @@ class Settings:
 
     def __init__(self, forced: Mapping[str, object] | None = None,
                  env: Mapping[str, str] | None = None, test_mode: bool = False) -> None:
-        values = dict(DEFAULTS)
-        layers: list[Mapping[str, object]] = []
-        if env is not None:
-            layers.append({k[len(ENV_PREFIX):]: v for k, v in env.items() if k.startswith(ENV_PREFIX)})
-        layers.append(forced or {})
-        for layer in layers:
-            for key, raw in layer.items():
-                if key not in DEFAULTS:
-                    raise ValueError(f"unknown setting {key!r}; known: {', '.join(sorted(DEFAULTS))}")
-                values[key] = _parse(key, raw)
-        self._values = values
+        from_env = [(k[len(ENV_PREFIX):], v) for k, v in (env or {}).items() if k.startswith(ENV_PREFIX)]
+        self._values = dict(DEFAULTS)
+        for key, raw in [*from_env, *(forced or {}).items()]:
+            if key not in DEFAULTS:
+                raise ValueError(f"unknown setting {key!r}; known: {', '.join(sorted(DEFAULTS))}")
+            self._values[key] = _parse(key, raw)
         # TEST_MODE=true makes RC's checkCodeForUser return early (its own API tests run this way).
         self.test_mode = test_mode
-
-    def __getitem__(self, key: str) -> bool | int:
-        return self._values[key]
 
     def flag(self, key: str) -> bool:
         return bool(self._values[key])
@@ -72,6 +64,6 @@ class Settings:
         return dict(self._values)
 
 
-def env_test_mode(env: Mapping[str, str] | None = None) -> bool:
+def env_test_mode() -> bool:
     """RC checks process.env.TEST_MODE === 'true'."""
-    return (env if env is not None else os.environ).get("TEST_MODE", "") == "true"
+    return os.environ.get("TEST_MODE", "") == "true"

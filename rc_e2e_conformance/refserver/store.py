@@ -6,16 +6,7 @@ import secrets
 import time
 from typing import Any
 
-from .db import (
-    DEFAULT_ROOM,
-    Database,
-    hash_password_digest,
-    hash_token,
-    new_login_token,
-    random_id,
-    sha256_hex,
-    storable,
-)
+from .db import DEFAULT_ROOM, Database, hash_password_digest, hash_token, random_id, sha256_hex, storable
 
 
 class Store:
@@ -25,36 +16,28 @@ class Store:
         self.db = db
 
     # ---- users ---------------------------------------------------------------------------
-    @staticmethod
-    def _user(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    def _user_where(self, column: str, value: str) -> dict[str, Any] | None:
+        """The user whose `column` is `value`, roles decoded; None for a string SQLite cannot bind."""
+        row = self.db.one(f"SELECT * FROM users WHERE {column} = ?", (value,)) if storable(value) else None
         if row is not None:
             row["roles"] = json.loads(row["roles"])
         return row
 
-    def _one(self, sql: str, params: tuple[Any, ...] = ()) -> dict[str, Any]:
-        """A query that always yields one row (an aggregate, or a column of a known user)."""
-        row = self.db.one(sql, params)
-        if row is None:
-            raise LookupError(f"no row for {sql!r}")
-        return row
-
     def count_users(self) -> int:
-        return self._one("SELECT COUNT(*) AS n FROM users")["n"]
+        return int(self.db.all("SELECT COUNT(*) AS n FROM users")[0]["n"])  # an aggregate: always one row
 
-    def create_user(self, *, username: str, name: str, email: str | None, password: str | None,
-                    roles: list[str], verified: bool = False, active: bool = True,
-                    require_password_change: bool = False, email2fa: bool = False,
-                    join_default_channels: bool = True, user_type: str = "user") -> dict[str, Any]:
+    def create_user(self, *, username: str, name: str, email: str | None, password: str, roles: list[str],
+                    verified: bool = False, active: bool = True, require_password_change: bool = False,
+                    email2fa: bool = False, join_default_channels: bool = True) -> dict[str, Any]:
         uid = random_id()
-        salt = secrets.token_hex(8) if password is not None else None
-        pw_hash = hash_password_digest(sha256_hex(password), salt) if password is not None and salt else None
+        salt = secrets.token_hex(8)
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO users (id, username, username_lower, name, email, email_lower, email_verified,"
-                " password_salt, password_hash, roles, active, type, require_password_change, created_at,"
-                " email2fa_enabled) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (uid, username, username.lower(), name, email, email.lower() if email else None,
-                 int(verified), salt, pw_hash, json.dumps(roles), int(active), user_type,
+                " password_salt, password_hash, roles, active, require_password_change, created_at,"
+                " email2fa_enabled) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (uid, username, username.lower(), name, email, email.lower() if email else None, int(verified),
+                 salt, hash_password_digest(sha256_hex(password), salt), json.dumps(roles), int(active),
                  int(require_password_change), time.time(), int(email2fa)))
             if join_default_channels:
                 conn.execute("INSERT INTO subscriptions (id, user_id, room_id) VALUES (?,?,?)",
@@ -62,27 +45,14 @@ class Store:
         return self.get_user(uid)  # type: ignore[return-value]
 
     def get_user(self, uid: str) -> dict[str, Any] | None:
-        if not storable(uid):
-            return None
-        return self._user(self.db.one("SELECT * FROM users WHERE id = ?", (uid,)))
+        return self._user_where("id", uid)
 
     def find_by_username(self, username: str, ignore_case: bool = True) -> dict[str, Any] | None:
-        if not storable(username):
-            return None
-        if ignore_case:
-            return self._user(self.db.one("SELECT * FROM users WHERE username_lower = ?", (username.lower(),)))
-        return self._user(self.db.one("SELECT * FROM users WHERE username = ?", (username,)))
+        column, value = ("username_lower", username.lower()) if ignore_case else ("username", username)
+        return self._user_where(column, value)
 
     def find_by_email(self, email: str) -> dict[str, Any] | None:
-        if not storable(email):
-            return None
-        return self._user(self.db.one("SELECT * FROM users WHERE email_lower = ?", (email.lower(),)))
-
-    def username_taken(self, username: str) -> bool:
-        return self.find_by_username(username) is not None
-
-    def email_taken(self, email: str) -> bool:
-        return self.find_by_email(email) is not None
+        return self._user_where("email_lower", email.lower())
 
     def update_user(self, uid: str, **fields: Any) -> None:
         cols = ", ".join(f"{k} = ?" for k in fields)
@@ -98,7 +68,7 @@ class Store:
         total = self.count_users()
         limit = count if count > 0 else -1
         rows = self.db.all("SELECT * FROM users ORDER BY username_lower LIMIT ? OFFSET ?", (limit, offset))
-        return [self._user(r) for r in rows], total  # type: ignore[misc]
+        return [{**r, "roles": json.loads(r["roles"])} for r in rows], total
 
     def set_password(self, uid: str, password: str) -> None:
         salt = secrets.token_hex(8)
@@ -114,7 +84,7 @@ class Store:
     # ---- login tokens --------------------------------------------------------------------
     def issue_token(self, uid: str, *, kind: str = "resume", name: str | None = None,
                     bypass_2fa: bool = False) -> str:
-        token = new_login_token()
+        token = secrets.token_urlsafe(32)
         self.db.run("INSERT INTO login_tokens (hash, user_id, kind, name, bypass_2fa, created_at, last_part)"
                     " VALUES (?,?,?,?,?,?,?)",
                     (hash_token(token), uid, kind, name, int(bypass_2fa), time.time(), token[-6:]))
@@ -151,7 +121,7 @@ class Store:
         self.db.run("DELETE FROM login_tokens WHERE user_id = ? AND hash != ? AND kind != 'pat'", (uid, keep_hash))
 
     def token_count(self, uid: str) -> int:
-        return self._one("SELECT COUNT(*) AS n FROM login_tokens WHERE user_id = ?", (uid,))["n"]
+        return int(self.db.all("SELECT COUNT(*) AS n FROM login_tokens WHERE user_id = ?", (uid,))[0]["n"])
 
     def remember_2fa(self, token_hash: str, until: float) -> None:
         self.db.run("UPDATE login_tokens SET remember_until = ? WHERE hash = ?", (until, token_hash))
@@ -198,9 +168,8 @@ class Store:
     def clear_email_code(self, uid: str) -> None:
         self.update_user(uid, email_code_hash=None, email_code_expire=None, email_code_attempts=0)
 
-    def bump_email_attempts(self, uid: str) -> int:
+    def bump_email_attempts(self, uid: str) -> None:
         self.db.run("UPDATE users SET email_code_attempts = email_code_attempts + 1 WHERE id = ?", (uid,))
-        return self._one("SELECT email_code_attempts AS n FROM users WHERE id = ?", (uid,))["n"]
 
     # ---- outbox (e-mails are recorded, never sent) --------------------------------------------
     def send_mail(self, uid: str | None, to: str, subject: str, body: str, code: str | None = None) -> None:
@@ -213,9 +182,7 @@ class Store:
                           (uid,))
         return str(row["code"]) if row else None
 
-    def outbox(self, uid: str | None = None) -> list[dict[str, Any]]:
-        if uid is None:
-            return self.db.all("SELECT * FROM outbox ORDER BY id")
+    def outbox(self, uid: str) -> list[dict[str, Any]]:
         return self.db.all("SELECT * FROM outbox WHERE user_id = ? ORDER BY id", (uid,))
 
     # ---- permissions -----------------------------------------------------------------------

@@ -10,7 +10,8 @@ from typing import Any
 import pyotp
 
 from .behaviour import Behaviour
-from .db import ID_ALPHABET, sha256_hex
+from .db import random_id, sha256_hex
+from .responses import ApiError
 from .state import AppState
 
 S = "Accounts_TwoFactorAuthentication_"
@@ -20,14 +21,8 @@ JS_SPACE = " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2
 _INT_PREFIX = re.compile(r"[+-]?[0-9]+")
 
 
-class TwoFactorError(Exception):
+class TwoFactorError(ApiError):
     """totp-required / totp-invalid / totp-max-attempts, with Rocket.Chat's details object."""
-
-    def __init__(self, error_type: str, reason: str, details: dict[str, Any]) -> None:
-        super().__init__(reason)
-        self.error_type = error_type
-        self.reason = reason
-        self.details = details
 
 
 def js_parse_int(text: str) -> int | None:
@@ -42,7 +37,7 @@ def iso_ms(ts: float) -> str:
 
 def new_backup_codes() -> list[str]:
     """TOTP.generateCodes(): 12 codes of 8 Random.id characters."""
-    return ["".join(secrets.choice(ID_ALPHABET) for _ in range(8)) for _ in range(12)]
+    return [random_id(8) for _ in range(12)]
 
 
 class TwoFactor:
@@ -70,19 +65,15 @@ class TwoFactor:
         if not self.totp_enabled(user) or not user["totp_secret"]:
             return False
         if len(code) == 8:  # an 8-character code is only ever a backup code
-            h = sha256_hex(code)
-            if self.b.backup_codes_single_use:
-                return self.st.store.use_backup_code(user["id"], h)
-            return self.st.store.backup_code_exists(user["id"], h)
-        return totp_matches(user["totp_secret"], code, self.window(), self.b.accept_stale_codes)
-
-    def window(self) -> int:
-        return self.b.totp_window if self.b.totp_window is not None else self.s.number(S + "MaxDelta")
+            store = self.st.store
+            return (store.use_backup_code if self.b.backup_codes_single_use else store.backup_code_exists)(
+                user["id"], sha256_hex(code))
+        window = self.b.totp_window if self.b.totp_window is not None else self.s.number(S + "MaxDelta")
+        return totp_matches(user["totp_secret"], code, window, self.b.accept_stale_codes)
 
     def verify_email(self, user: dict[str, Any], code: str) -> bool:
-        if not self.email_enabled(user) or not user["email_code_hash"]:
-            return False
-        if (user["email_code_expire"] or 0) < time.time():
+        expired = (user["email_code_expire"] or 0) < time.time()
+        if not self.email_enabled(user) or not user["email_code_hash"] or expired:
             return False
         if secrets.compare_digest(sha256_hex(re.sub(r"[^0-9]", "", code)), user["email_code_hash"]):
             self.st.store.clear_email_code(user["id"])  # single use
@@ -96,25 +87,27 @@ class TwoFactor:
             return True
         return self.b.password_fallback_accepts_plain and store.check_password(user, sha256_hex(code))
 
-    def email_data(self, user: dict[str, Any]) -> dict[str, Any]:
-        """EmailCheck.processInvalidCode: reuse an unexpired code, else e-mail a new one."""
+    def code_data(self, user: dict[str, Any], method: str) -> dict[str, Any]:
+        """The details of a missing or invalid code; for e-mail EmailCheck.processInvalidCode: reuse an
+        unexpired code, else e-mail a new one."""
+        if method != "email":
+            return {"codeGenerated": False}
         fresh = self.st.store.get_user(user["id"]) or user
         who = fresh["username"] or fresh["email"]
         expire = fresh["email_code_expire"]
-        maxed = fresh["email_code_attempts"] >= self.s.number(S + "Max_Invalid_Email_Code_Attempts")
-        if fresh["email_code_hash"] and expire and expire > time.time() and not maxed:
+        if fresh["email_code_hash"] and expire and expire > time.time() and not self.email_maxed(fresh):
             return {"emailOrUsername": who, "codeGenerated": False, "codeExpires": iso_ms(expire)}
-        self.send_email_code(fresh)
-        return {"codeGenerated": True, "emailOrUsername": who}
-
-    def send_email_code(self, user: dict[str, Any]) -> None:
         code = "".join(secrets.choice("0123456789") for _ in range(6))
         expire = time.time() + self.s.number(S + "By_Email_Code_Expiration")
-        self.st.store.set_email_code(user["id"], sha256_hex(code), expire)
-        if user["email"] and user["email_verified"]:
-            shown = f"{code[:3]}-{code[3:]}"
-            self.st.store.send_mail(user["id"], user["email"], "Authentication code",
-                                    f"Here is your authentication code:\n\n{shown}\n", code)
+        self.st.store.set_email_code(fresh["id"], sha256_hex(code), expire)
+        if fresh["email"] and fresh["email_verified"]:
+            self.st.store.send_mail(fresh["id"], fresh["email"], "Authentication code",
+                                    f"Here is your authentication code:\n\n{code[:3]}-{code[3:]}\n", code)
+        return {"codeGenerated": True, "emailOrUsername": who}
+
+    def email_maxed(self, user: dict[str, Any]) -> bool:
+        fresh = self.st.store.get_user(user["id"]) or user
+        return fresh["email_code_attempts"] >= self.s.number(S + "Max_Invalid_Email_Code_Attempts")
 
     # ---- checkCodeForUser ------------------------------------------------------------------
     def in_registration_grace(self, user: dict[str, Any]) -> bool:
@@ -130,47 +123,30 @@ class TwoFactor:
         """
         if self.s.test_mode or not self.s.flag(S + "Enabled"):
             return
-        if token_row is not None:
-            if token_row["bypass_2fa"]:
-                return
-            if self.b.remember_me_minutes and token_row["remember_until"] > time.time():
-                return
-        if self.in_registration_grace(user):
+        remembered = token_row is not None and self.b.remember_me_minutes and token_row["remember_until"] > time.time()
+        if (token_row is not None and token_row["bypass_2fa"]) or remembered or self.in_registration_grace(user):
             return
-        selected = method if method in ("totp", "email") else None
-        if selected is None:
-            enabled = self.available_methods(user)
-            selected = enabled[0] if enabled else None
+        available = self.available_methods(user)
+        selected = method if method in ("totp", "email") else available[0] if available else None
         if selected is None:
             if not password_fallback or not self.password_enabled(user):
                 return
             selected = "password"
-        available = self.available_methods(user)
         if not code:
-            data = self.email_data(user) if selected == "email" else {"codeGenerated": False}
             raise TwoFactorError("totp-required", "TOTP Required",
-                                 {"method": selected, **data, "availableMethods": available})
-        if self.b.accept_any_code:
-            valid = True
-        else:
-            valid = {"totp": self.verify_totp, "email": self.verify_email,
-                     "password": self.verify_password}[selected](user, code)
-        if not valid:
+                                 {"method": selected, **self.code_data(user, selected), "availableMethods": available})
+        verify = {"totp": self.verify_totp, "email": self.verify_email, "password": self.verify_password}[selected]
+        if not (self.b.accept_any_code or verify(user, code)):
             if selected == "email" and self.b.email_attempts_limited and self.email_maxed(user):
                 self.st.store.clear_email_code(user["id"])
                 raise TwoFactorError("totp-max-attempts", "TOTP Maximun Failed Attempts Reached",
                                      {"method": selected, "availableMethods": available})
-            data = self.email_data(user) if selected == "email" else {"codeGenerated": False}
-            details = {"method": selected, **data}
+            details = {"method": selected, **self.code_data(user, selected)}
             if self.b.totp_invalid_available_methods:
                 details["availableMethods"] = available
             raise TwoFactorError("totp-invalid", "TOTP Invalid", details)
         if self.b.remember_me_minutes and token_row is not None:
             self.st.store.remember_2fa(token_row["hash"], time.time() + 60 * self.b.remember_me_minutes)
-
-    def email_maxed(self, user: dict[str, Any]) -> bool:
-        fresh = self.st.store.get_user(user["id"]) or user
-        return fresh["email_code_attempts"] >= self.s.number(S + "Max_Invalid_Email_Code_Attempts")
 
 
 def totp_matches(secret: str, code: str, window: int, stale: bool = False, at: float | None = None) -> bool:
