@@ -77,7 +77,14 @@ def machine() -> list[str]:
     return [f"nproc {os.cpu_count()}, CPU {cpu}, RAM {mem_kb / 1024 / 1024:.1f} GiB",
             f"Python {platform.python_version()} on {platform.platform()}",
             f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!s}",
-            "; ".join(versions)]
+            "; ".join(versions),
+            f"non-test code: {code_lines()} lines (rc_e2e_conformance/**/*.py, suite/ excluded)"]
+
+
+def code_lines() -> int:
+    package = ROOT / "rc_e2e_conformance"
+    return sum(len(path.read_text(encoding="utf-8").splitlines()) for path in package.rglob("*.py")
+               if "suite" not in path.relative_to(package).parts)
 
 
 def free_port() -> int:
@@ -160,15 +167,19 @@ def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float,
 
 
 def tally(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    by_kind = Counter()
-    limited = Counter()
+    by_kind: Counter[str] = Counter()
+    limited: Counter[str] = Counter()
+    harness: Counter[str] = Counter()
     for row in rows:
         if row["kind"] == "bench-setup":
             continue
         by_kind[row["kind"]] += row["count"]
         if row["status"] == 429:
             limited[row["kind"]] += row["count"]
-    return {"total": sum(by_kind.values()), "by_kind": dict(by_kind), "429": dict(limited)}
+        if row["kind"] == "harness":
+            harness[row["path"].removeprefix("/api/v1/")] += row["count"]
+    return {"total": sum(by_kind.values()), "by_kind": dict(by_kind), "429": dict(limited),
+            "harness_routes": ", ".join(f"{route} {n}" for route, n in harness.most_common())}
 
 
 def run_suite(args: argparse.Namespace, workdir: Path, n: int) -> dict[str, Any]:
@@ -247,7 +258,7 @@ def main() -> int:
               f"{b['429'] or 0}, peak RSS {b['rss']:.0f} MiB) | a/b {ratios[-1]:.2f}", flush=True)
         per_req = a["total"] / max(a["requirements"], 1)
         print(f"        requests per requirement (a): {per_req:.1f} "
-              f"({a['total']} / {a['requirements']} judged requirements)", flush=True)
+              f"({a['total']} / {a['requirements']} judged requirements); harness: {a['harness_routes']}", flush=True)
     print(f"median a/b: {statistics.median(ratios):.2f}")
     if not args.skip_embedded:
         print(f"\n## Cold `rc-conformance run --examples {args.examples}` on the embedded target (default profile 8), "
