@@ -253,7 +253,7 @@ def main() -> int:
         ratios.append(a["wall"] / b["wall"])
         print(f"pair {n + 1}: a {a['wall']:.2f} s (exit {a['exit']}, {a['verdict']}, {a['requirements']} "
               f"requirements, {a['total']} requests {a['by_kind']}, 429s {a['429'] or 0}, "
-              f"rate_limited_answers {a['rate_limited_answers']}, {a['cases']} generated cases, peak RSS "
+              f"rate_limited_answers {a['rate_limited_answers']}, {a['cases']} property requests, peak RSS "
               f"{a['rss']:.0f} MiB) | b {b['wall']:.2f} s (exit {b['exit']}, {b['total']} requests, 429s "
               f"{b['429'] or 0}, peak RSS {b['rss']:.0f} MiB) | a/b {ratios[-1]:.2f}", flush=True)
         per_req = a["total"] / max(a["requirements"], 1)
