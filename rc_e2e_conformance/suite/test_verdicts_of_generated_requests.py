@@ -1,9 +1,10 @@
 """The verdicts of the property run, one test per SCHEMA-ID (the cases come from test_properties.py).
 
-This module's name sorts after every other module of the suite, so its tests, which wait for the
-last generated case to be answered, run last; while the hand-written tests before it run, the pool
-sends the generated cases. Where it runs changes only the run's duration: each test waits for the
-whole run to be judged, and errors when the exploring test did not run.
+pytest runs the suite's modules in name order and this name sorts after the others, so its tests,
+which wait for the last generated case to be answered, come after every hand-written test but
+RATE-01 (which the plugin keeps last); while those run, the pool sends the generated cases. Where it
+runs changes only the run's duration: each test waits for the whole run to be judged, and errors
+when the exploring test did not run.
 """
 from __future__ import annotations
 
