@@ -7,6 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
+RESET_PATH = "/api/v1/users.resetE2EKey"
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-encoding", "content-length", "host"}
 
 
@@ -24,6 +25,9 @@ class Exchange:
 class RecordingProxy:
     upstream: str
     log: list[Exchange] = field(default_factory=list)
+    #: After this many users.resetE2EKey calls, answer each further one 503 from here (a gateway whose
+    #: upstream went away); None = forward everything.
+    unavailable_after: int | None = None
 
     def start(self) -> RecordingProxy:
         proxy = self
@@ -41,6 +45,15 @@ class RecordingProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+                if proxy.unavailable_after is not None and self.path.startswith(RESET_PATH) \
+                        and len(proxy.resets()) >= proxy.unavailable_after:
+                    page = b"<html><body>503 Service Unavailable</body></html>"
+                    self.send_response(503)
+                    self.send_header("Content-Type", "text/html")
+                    self.send_header("Content-Length", str(len(page)))
+                    self.end_headers()
+                    self.wfile.write(page)
+                    return
                 resp = session.request(self.command, proxy.upstream + self.path, headers=headers, data=body,
                                        allow_redirects=False, timeout=30)
                 with lock:
@@ -72,4 +85,4 @@ class RecordingProxy:
         self._server.server_close()
 
     def resets(self) -> list[Exchange]:
-        return [e for e in self.log if e.path.split("?")[0] == "/api/v1/users.resetE2EKey"]
+        return [e for e in self.log if e.path.split("?")[0] == RESET_PATH]

@@ -70,6 +70,17 @@ def test_faithful_server_passes_200_generated_cases(server_behind_proxy, tmp_pat
     assert {200, 400, 401} <= statuses  # success, error and auth paths were all exercised
 
 
+def test_a_gateway_answer_in_the_property_run_is_could_not_judge(server_behind_proxy, tmp_path):
+    """A 503 from a gateway mid-run says nothing about the rules: the SCHEMA verdicts are errors, never
+    failures (a 500 from the server itself stays SCHEMA-02's failure, see MUTANTS)."""
+    url, proxy = server_behind_proxy
+    proxy.unavailable_after = 20
+    run = run_properties(proxy.url, tmp_path, examples=10, seed=5)
+    assert run.returncode != 0 and run.report["verdict"] == "error", run.output[-3000:]
+    assert run.statuses() == {rid: "error" for rid in SCHEMA_IDS}, run.output[-3000:]
+    assert "HTTP 503" in run.report["harness_error"] + run.output
+
+
 def test_without_the_exploring_test_nothing_is_judged(server_behind_proxy, tmp_path):
     """The judging tests read what the exploring test sent: deselected, they end in error, never pass."""
     url, proxy = server_behind_proxy
