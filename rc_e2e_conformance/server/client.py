@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import errno
+import http.cookiejar
 import re
 import socket
 import ssl
@@ -74,18 +75,27 @@ def rate_limit_wait(resp: requests.Response) -> float | None:
     return float(match.group(1)) + 0.5 if match else None
 
 
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+
 class Client:
-    """A `requests.Session` bound to one base URL; raises TargetError (one redacted line) on network failure."""
+    """Requests to one base URL; raises TargetError (one redacted line) on network failure.
+
+    The run's pool threads send too, and a `requests.Session` is not documented as thread-safe: each
+    thread gets its own, made alike. None keeps cookies: a user's session is its headers, never a jar
+    another user's request could carry.
+    """
 
     def __init__(self, base_url: str, *, timeout: float = 10.0, verify_tls: bool = True,
                  ca_bundle: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = "rc-e2e-conformance"
         # requests treats a path in `verify` as the CA bundle; False disables verification.
-        self.session.verify = ca_bundle if (ca_bundle and verify_tls) else verify_tls
-        self.session.trust_env = False  # a proxy from the environment would change what the server sees
+        self.verify: bool | str = ca_bundle if (ca_bundle and verify_tls) else verify_tls
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
         self.rate_limited = 0  # 429 answers seen, read by the plugin for RunInfo.rate_limited_answers
         self._lock = threading.Lock()
         #: time.monotonic() by which the run must end (None = no deadline): a 429 is waited out only before it.
@@ -93,6 +103,20 @@ class Client:
         self._waits = threading.local()  # .off: True inside `expecting_429()`
         #: Where one-line notices go (the plugin points it at the console); stderr by default.
         self.notify: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True)
+
+    @property
+    def session(self) -> requests.Session:
+        """This thread's session."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.headers["User-Agent"] = "rc-e2e-conformance"
+            session.verify = self.verify
+            session.trust_env = False  # a proxy from the environment would change what the server sees
+            session.cookies.set_policy(_NoCookies())
+            with self._lock:
+                self._sessions.append(session)
+        return session
 
     @contextmanager
     def expecting_429(self) -> Iterator[None]:
@@ -164,4 +188,7 @@ class Client:
         return self.request("POST", path, **kwargs)
 
     def close(self) -> None:
-        self.session.close()
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()

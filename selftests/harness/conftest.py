@@ -30,6 +30,7 @@ class Canned:
     def __init__(self) -> None:
         self.routes: dict[str, tuple[int, str, bytes, dict[str, str]]] = {}
         self.hits: dict[str, int] = {}
+        self.cookies: list[str | None] = []  # the Cookie header of every request, in order
         self.url = ""
 
     def answer(self, path: str, status: int, body: Any, ctype: str = "application/json",
@@ -49,6 +50,7 @@ def canned() -> Iterator[Canned]:
             self.rfile.read(length)
             path = self.path.split("?")[0]
             state.hits[path] = state.hits.get(path, 0) + 1
+            state.cookies.append(self.headers.get("Cookie"))
             status, ctype, raw, extra = state.routes.get(path, (404, "application/json", b'{"success":false}', {}))
             self.send_response(status)
             self.send_header("Content-Type", ctype)

@@ -120,3 +120,20 @@ def test_non_json_answers_are_returned_and_429s_counted(canned):
     client.post("/busy", json={})
     client.post("/busy", json={})
     assert client.rate_limited == 2
+
+
+def test_no_cookie_is_sent_back_and_each_thread_has_its_own_session(canned):
+    """A user's session is its headers: a cookie one answer sets never rides on the next request (which
+    may be another user's); the pool's threads each get their own requests session."""
+    canned.answer("/api/v1/login", 200, {"status": "success"}, headers={"Set-Cookie": "rc_token=abc; Path=/"})
+    canned.answer("/api/v1/me", 200, {"success": True})
+    client = Client(canned.url)
+    client.post("/api/v1/login", json={})
+    client.get("/api/v1/me")
+    assert canned.cookies == [None, None]
+    seen: list[object] = []
+    thread = threading.Thread(target=lambda: seen.append(client.session))
+    thread.start()
+    thread.join()
+    assert seen[0] is not client.session and client.session is client.session
+    client.close()
