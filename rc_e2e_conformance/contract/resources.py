@@ -18,3 +18,6 @@ SPEC_PATH = OPENAPI_DIR / "users.resetE2EKey.yaml"
 CATALOGUE_PATH = OPENAPI_DIR / "requirements.yaml"
 #: `suite/`: THE conformance suite (also collected with `pytest --pyargs rc_e2e_conformance.suite`).
 SUITE_DIR = package_path("suite")
+#: `report/`'s data: the Jinja templates of the reports and the report's JSON Schema.
+TEMPLATES_DIR = package_path("report", "templates")
+REPORT_SCHEMA_PATH = package_path("report", "schemas", "report.schema.json")

@@ -13,18 +13,18 @@ import jsonschema
 
 from rc_e2e_conformance.contract.errors import ConfigError
 from rc_e2e_conformance.contract.redact import redact
+from rc_e2e_conformance.contract.resources import REPORT_SCHEMA_PATH
 
 from .render import render_template
 from .write import redact_tree, write_file
 
-SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "report.schema.json"
 #: What a matrix column says of its report's target.
 _TARGET_KEYS = ("url", "embedded", "server_version", "profile", "mutant")
 
 
 @lru_cache(maxsize=1)
 def report_schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return json.loads(REPORT_SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
 def load_report(path: str | Path) -> dict[str, Any]:

@@ -10,10 +10,9 @@ import jinja2
 from markupsafe import Markup, escape
 
 from rc_e2e_conformance.contract.redact import redact
+from rc_e2e_conformance.contract.resources import TEMPLATES_DIR
 
 from .build import OUTCOMES, STATUSES
-
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 ICONS = {"pass": "✅", "fail": "❌", "error": "💥", "warn": "⚠️", "skip": "⏭️", "xfail": "✳️", "xpass": "❗"}
 MEANINGS = {

@@ -49,3 +49,11 @@ def test_the_checker_catches_a_forbidden_import_a_cycle_and_an_eager_refserver_i
                                       f"{PACKAGE}.server.client"]]
     typed = [Edge(f"{PACKAGE}.server.client", f"{PACKAGE}.server.targets", False, True, 1), loop[1]]
     assert cycles(modules, typed) == []  # TYPE_CHECKING-only imports never run
+
+
+def test_data_files_are_found_through_importlib_resources_only():
+    """ARCHITECTURE.md: data files are read through contract/resources.py, never a path built from a
+    module's own file (the same code must find them in a checkout and in an installed wheel)."""
+    modules = sorted((ROOT / PACKAGE).rglob("*.py"))
+    assert len(modules) > 60
+    assert [str(m.relative_to(ROOT)) for m in modules if "__file__" in m.read_text(encoding="utf-8")] == []
